@@ -1,0 +1,176 @@
+"""Where collectors publish: Apache Kafka, or the in-process bus of the embedded default.
+
+Both serialise with ``messages.encode`` and end in ``ingest.write_batch``; the in-process bus
+simply hands the bytes to the writer instead of a broker.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from typing import Any
+
+from trendfolio.ingest import BatchResult, RawRecord, write_batch
+from trendfolio.messages import TOPICS, Message, encode, key_of, topic_of
+
+log = logging.getLogger(__name__)
+
+
+class Bus(ABC):
+    """Publish validated messages; ``flush`` returns once they are durable."""
+
+    published: int = 0
+
+    async def publish(self, message: Message) -> None:
+        # Validate on the producing side too: a bad message never leaves the collector.
+        type(message).model_validate(message.model_dump())
+        await self._send(topic_of(message), key_of(message).encode(), encode(message))
+        self.published += 1
+
+    async def publish_all(self, messages: list[Message]) -> None:
+        for m in messages:
+            await self.publish(m)
+
+    @abstractmethod
+    async def _send(self, topic: str, key: bytes, value: bytes) -> None: ...
+
+    @abstractmethod
+    async def flush(self) -> None: ...
+
+    async def close(self) -> None:
+        await self.flush()
+
+
+class InProcessBus(Bus):
+    """The embedded default: records go straight to the same writer the consumer uses."""
+
+    def __init__(self, database_url: str, batch_size: int = 5000) -> None:
+        self.database_url = database_url
+        self.batch_size = batch_size
+        self._pending: list[RawRecord] = []
+        self._offsets: dict[str, int] = defaultdict(int)
+        self.result = BatchResult()
+
+    async def _send(self, topic: str, key: bytes, value: bytes) -> None:
+        offset = self._offsets[topic]
+        self._offsets[topic] += 1
+        self._pending.append(RawRecord(topic, 0, offset, key, value))
+        if len(self._pending) >= self.batch_size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        import asyncpg
+
+        batch, self._pending = self._pending, []
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            res = await write_batch(conn, batch)
+        finally:
+            await conn.close()
+        for table, n in res.written.items():
+            self.result.written[table] = self.result.written.get(table, 0) + n
+        self.result.dead_lettered += res.dead_lettered
+
+
+class KafkaBus(Bus):
+    """aiokafka producer: acks=all and idempotence on, keyed by ticker (holdings by ETF)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._producer: Any = None
+
+    async def _start(self) -> Any:
+        if self._producer is None:
+            from aiokafka import AIOKafkaProducer
+
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=20,
+                max_batch_size=1 << 20,
+                compression_type="gzip",
+                request_timeout_ms=30_000,
+            )
+            await self._producer.start()
+        return self._producer
+
+    async def _send(self, topic: str, key: bytes, value: bytes) -> None:
+        producer = await self._start()
+        await producer.send(topic, value=value, key=key)
+
+    async def flush(self) -> None:
+        if self._producer is not None:
+            await self._producer.flush()
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.flush()
+            await self._producer.stop()
+            self._producer = None
+
+
+async def ensure_topics(bootstrap: str, partitions: int = 3, replication: int = 1) -> list[str]:
+    """Create the three topics explicitly (auto-creation is off); return the ones created."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in TOPICS if t not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                    for t in missing
+                ]
+            )
+            log.info("created topics %s with %d partitions", ", ".join(missing), partitions)
+        return missing
+    finally:
+        await admin.close()
+
+
+async def wait_until_consumed(bootstrap: str, group: str, timeout_s: float = 600) -> None:
+    """Block until consumer ``group`` has committed every message now on the three topics.
+
+    Stages that read what earlier stages published (through Kafka and ``trendfolio consume``)
+    start only after this returns; it fails with a clear message instead of waiting for ever.
+    """
+    import asyncio
+    import time
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from trendfolio.errors import TrendfolioError
+
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await probe.start()
+    try:
+        tps = [TopicPartition(t, p) for t in TOPICS for p in (probe.partitions_for_topic(t) or ())]
+        if not tps:
+            await probe._client.force_metadata_update()
+            tps = [
+                TopicPartition(t, p) for t in TOPICS for p in (probe.partitions_for_topic(t) or ())
+            ]
+        ends = await probe.end_offsets(tps)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            behind = 0
+            for tp in tps:
+                committed = await probe.committed(tp) or 0
+                behind += max(0, ends[tp] - committed)
+            if behind == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TrendfolioError(
+                    f"consumer group {group!r} is still {behind} messages behind after "
+                    f"{timeout_s:.0f}s: is `trendfolio consume` running against {bootstrap}?"
+                )
+            await asyncio.sleep(0.5)
+    finally:
+        await probe.stop()

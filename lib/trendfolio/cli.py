@@ -1,0 +1,376 @@
+"""``trendfolio`` — the command line (SPEC §7). Exit codes: 0 success, 1 failure, 2 bad usage."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from trendfolio import calendar
+from trendfolio.config import Settings, load_settings
+from trendfolio.errors import TrendfolioError, UsageError
+
+log = logging.getLogger("trendfolio")
+SHOW_QUERIES: dict[str, tuple[str, str, str | None, str]] = {
+    # what: (table, date column, period column, order)
+    "trending": (
+        "analytics_03_trending_etfs",
+        "as_of_date",
+        "period",
+        "period, rank NULLS LAST, etf_ticker",
+    ),
+    "portfolio": (
+        "analytics_05_portfolio_allocation",
+        "as_of_date",
+        "period_days",
+        "period_days, rank",
+    ),
+    "monthly": ("analytics_08_monthly_portfolio", "rebalance_date", None, "final_rank"),
+    "etf-holdings": (
+        "analytics_09_etf_top_holdings",
+        "as_of_date",
+        "time_period",
+        "etf_ticker, time_period, rank_position",
+    ),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"trendfolio: error: {message}\n")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="trendfolio", description="ETF-momentum stock portfolios, every NYSE session.")
+    p.add_argument("--source", help="yfinance, csv:DIR or sample (env TRENDFOLIO_SOURCE)")
+    p.add_argument("--universe", help="seed, spdr or a CSV file (env TRENDFOLIO_UNIVERSE)")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="migrate, run the latest session, show the portfolios")
+    demo.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
+
+    run = sub.add_parser("run", help="run the pipeline for one session")
+    run.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
+    run.add_argument("--stages", help="comma-separated stage names (default: all)")
+
+    bf = sub.add_parser("backfill", help="run the pipeline for every session of a range")
+    bf.add_argument("--start", type=_date, required=True)
+    bf.add_argument("--end", type=_date, required=True)
+    bf.add_argument("--stages", help="comma-separated stage names (default: all)")
+
+    st = sub.add_parser("stage", help="run one stage for one session (what a pod runs)")
+    st.add_argument("name", help="benchmark, sector, trending, holdings, allocation (or 1-5)")
+    st.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
+
+    co = sub.add_parser("consume", help="consume the Kafka topics into PostgreSQL")
+    co.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on 127.0.0.1")
+
+    db = sub.add_parser("db", help="database administration")
+    dbsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    dbsub.add_parser("migrate", help="apply pending migrations and create the read-only role")
+
+    show = sub.add_parser("show", help="print analytics rows")
+    show.add_argument("what", choices=sorted(SHOW_QUERIES))
+    show.add_argument("--date", type=_date, help="as-of date (default: the latest in the data)")
+    show.add_argument("--period", type=int, choices=[5, 10, 20])
+    show.add_argument("--format", choices=["table", "json"], default="table")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        k: v
+        for k in ("source", "universe", "log_level")
+        if (v := getattr(args, k, None)) is not None
+    }
+    return load_settings(**overrides)
+
+
+def _setup_logging(level: str) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=None, show_path=False, rich_tracebacks=False, markup=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("aiokafka", "py4j", "yfinance", "urllib3", "asyncio", "peewee"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _as_of(d: date | None) -> date:
+    return calendar.require_session(d) if d else calendar.latest_completed_session()
+
+
+def _stages(spec: str | None) -> list[Any]:
+    from trendfolio.runner import STAGES, stage_by_name
+
+    if not spec:
+        return list(STAGES)
+    return [stage_by_name(s.strip()) for s in spec.split(",") if s.strip()]
+
+
+def _yahoo_reachable() -> bool:
+    try:
+        with socket.create_connection(("query1.finance.yahoo.com", 443), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+async def _runner(settings: Settings) -> Any:
+    from trendfolio.db.connect import database_url
+    from trendfolio.runner import Runner, prepare_database
+    from trendfolio.universe import load_universe
+
+    universe = load_universe(settings.universe)
+    url = await asyncio.to_thread(database_url, settings)
+    runner = Runner(settings, universe, url, settings.source)
+    await prepare_database(url, universe, runner.source)
+    return runner
+
+
+def _print_result(stage: Any, result: Any) -> None:
+    state = "skipped" if result.skipped else f"{result.rows} rows"
+    print(f"  stage {stage.number} {stage.name:<11} {state}", file=sys.stderr)
+
+
+async def _cmd_run(settings: Settings, as_of: date, stages: list[Any]) -> int:
+    runner = await _runner(settings)
+    try:
+        print(
+            f"trendfolio: {as_of} ({settings.source}, universe {settings.universe})",
+            file=sys.stderr,
+        )
+        await runner.run(as_of, stages, report=_print_result)
+    finally:
+        await runner.close()
+    return 0
+
+
+async def _cmd_backfill(settings: Settings, start: date, end: date, stages: list[Any]) -> int:
+    from trendfolio_collector.progress import track
+
+    if end < start:
+        raise UsageError(f"--end {end} is before --start {start}")
+    sessions = calendar.sessions_between(start, end)
+    if not sessions:
+        raise UsageError(f"no NYSE session between {start} and {end}")
+    runner = await _runner(settings)
+    try:
+        collect_first = [s for s in stages if s.name in ("benchmark", "sector")]
+        # ETF prices up to the end date in one pass; later stages then read point-in-time.
+        await runner.run(sessions[-1], collect_first, report=_print_result)
+        rest = [s for s in stages if s not in collect_first]
+        for day in track(sessions, f"backfill {start}..{end}"):
+            await runner.run(day, rest)
+        print(f"trendfolio: backfilled {len(sessions)} sessions", file=sys.stderr)
+    finally:
+        await runner.close()
+    return 0
+
+
+async def _cmd_consume(settings: Settings, metrics_port: int) -> int:
+    import signal
+
+    from trendfolio.db.connect import database_url
+    from trendfolio.db.migrate import migrate
+    from trendfolio_consumer.consumer import Consumer
+
+    if not settings.kafka_bootstrap:
+        raise UsageError("TRENDFOLIO_KAFKA_BOOTSTRAP is not set: `consume` reads from Kafka")
+    url = await asyncio.to_thread(database_url, settings)
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    consumer = Consumer(
+        settings.kafka_bootstrap,
+        url,
+        settings.kafka_group,
+        settings.consumer_batch_size,
+        settings.consumer_batch_ms,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, consumer.stop)
+    await consumer.run()
+    return 0
+
+
+async def _cmd_migrate(settings: Settings) -> int:
+    import asyncpg
+
+    from trendfolio.db.connect import database_url, describe
+    from trendfolio.db.migrate import READER_ROLE, ensure_reader, migrate
+
+    url = await asyncio.to_thread(database_url, settings)
+    conn = await asyncpg.connect(url)
+    try:
+        applied = await migrate(conn)
+        if settings.readonly_database_url is not None:
+            from urllib.parse import unquote, urlsplit
+
+            ro = urlsplit(settings.readonly_database_url.get_secret_value())
+            await ensure_reader(
+                conn, unquote(ro.username or READER_ROLE), unquote(ro.password or "")
+            )
+    finally:
+        await conn.close()
+    print(
+        f"trendfolio: {describe(url)}: applied {applied or 'nothing (up to date)'}", file=sys.stderr
+    )
+    return 0
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+async def _cmd_show(
+    settings: Settings, what: str, day: date | None, period: int | None, fmt: str
+) -> int:
+    import asyncpg
+
+    from trendfolio.db.connect import database_url
+
+    table, date_col, period_col, order = SHOW_QUERIES[what]
+    url = await asyncio.to_thread(database_url, settings)
+    conn = await asyncpg.connect(url)
+    try:
+        # Identifiers come from the fixed table above; values are bound parameters.
+        target = (
+            await conn.fetchval(
+                f"SELECT max({date_col}) FROM {table} WHERE $1::date IS NULL OR {date_col} <= $1",
+                day,
+            )
+            if what == "monthly" or day is None
+            else day
+        )
+        where, params = [f"{date_col} = $1"], [target]
+        if period is not None and period_col is not None:
+            where.append(f"{period_col} = $2")
+            params.append(period)
+        rows = await conn.fetch(
+            f"SELECT * FROM {table} WHERE {' AND '.join(where)} ORDER BY {order}", *params
+        )
+    finally:
+        await conn.close()
+    records = [
+        {k: _jsonable(v) for k, v in r.items() if k not in ("id", "created_at")} for r in rows
+    ]
+    if fmt == "json":
+        print(json.dumps(records, indent=1))
+    else:
+        _print_table(records, f"{what} {target or '(no data)'}")
+    if not records:
+        print(f"trendfolio: no {what} rows for {day or 'any date'}", file=sys.stderr)
+    return 0
+
+
+def _print_table(records: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    if records:
+        for col in records[0]:
+            table.add_column(col, overflow="fold")
+        for r in records:
+            table.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r.values()))
+    Console().print(table)
+
+
+async def _cmd_demo(settings: Settings, as_of: date) -> int:
+    from trendfolio.sources.base import open_source
+
+    if settings.source == "yfinance" and not await asyncio.to_thread(_yahoo_reachable):
+        print(
+            "trendfolio: Yahoo Finance is not reachable from this machine (no network); "
+            "falling back to the synthetic `sample` market — every number shown is sample data.",
+            file=sys.stderr,
+        )
+        settings = settings.model_copy(update={"source": "sample"})
+    source = open_source(settings.source, home=settings.home)
+    if source.is_sample:
+        print("trendfolio: SAMPLE DATA — a synthetic market, not real prices.", file=sys.stderr)
+    await _cmd_run(settings, as_of, _stages(None))
+    for period in (5, 10, 20):
+        await _cmd_show(settings, "portfolio", as_of, period, "table")
+    return 0
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    cmd = args.command
+    if cmd == "run":
+        return await _cmd_run(settings, _as_of(args.date), _stages(args.stages))
+    if cmd == "backfill":
+        return await _cmd_backfill(settings, args.start, args.end, _stages(args.stages))
+    if cmd == "stage":
+        from trendfolio.runner import stage_by_name
+
+        return await _cmd_run(settings, _as_of(args.date), [stage_by_name(args.name)])
+    if cmd == "consume":
+        return await _cmd_consume(settings, args.metrics_port)
+    if cmd == "db":
+        return await _cmd_migrate(settings)
+    if cmd == "show":
+        return await _cmd_show(settings, args.what, args.date, args.period, args.format)
+    if cmd == "demo":
+        return await _cmd_demo(settings, _as_of(args.date))
+    raise UsageError(f"unknown command {cmd!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        _setup_logging(settings.log_level)
+        # Validate the source spec before any work (unknown source → exit 2).
+        if not (settings.source in ("yfinance", "sample") or settings.source.startswith("csv:")):
+            raise UsageError(f"unknown source {settings.source!r}: use yfinance, csv:DIR or sample")
+        if args.command in ("run", "stage", "demo") and args.date is not None:
+            calendar.require_session(args.date)
+        if args.command == "stage":
+            from trendfolio.runner import stage_by_name
+
+            stage_by_name(args.name)
+        return asyncio.run(_dispatch(args, settings))
+    except TrendfolioError as exc:
+        print(f"trendfolio: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("trendfolio: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        from trendfolio.db.server import stop_started_servers
+
+        stop_started_servers()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Every ``TRENDFOLIO_*`` setting, read and checked in one place (SPEC §11)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trendfolio.errors import ConfigError
+
+Weighting = Literal["score", "equal", "return", "inverse_volatility"]
+_PLACEHOLDERS = {"changeme", "password", "secret", "admin", "postgres", "dev-secret-key-12345"}
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment; an invalid value fails fast naming the variable."""
+
+    model_config = SettingsConfigDict(env_prefix="TRENDFOLIO_", extra="ignore", frozen=True)
+
+    home: Path = Path(".trendfolio")
+    database_url: SecretStr | None = None
+    readonly_database_url: SecretStr | None = None
+    kafka_bootstrap: str | None = None
+    kafka_group: str = "trendfolio-consumer"
+    spark_master: str | None = None
+    source: str = "yfinance"
+    universe: str = "seed"
+    api_key: SecretStr | None = None
+    api_url: str = "http://127.0.0.1:8000"
+    cors_origins: str = ""
+    yahoo_rate_per_s: float = Field(default=0.5, gt=0, le=20)
+    yahoo_burst: int = Field(default=3, ge=1, le=50)
+    yahoo_max_tries: int = Field(default=5, ge=1, le=20)
+    yahoo_backoff_s: float = Field(default=2.0, gt=0, le=300)
+    yahoo_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    trend_period: int = Field(default=20, ge=2, le=250)
+    trend_threshold: float = 0.0
+    max_weight: float | None = Field(default=None, gt=0, le=1)
+    weighting: Weighting = "score"
+    consumer_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    consumer_batch_ms: int = Field(default=500, ge=1, le=60_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("api_key", "database_url", "readonly_database_url")
+    @classmethod
+    def _no_placeholder(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            raise ValueError("a placeholder value is not allowed; set a real secret")
+        return v
+
+    @field_validator("kafka_bootstrap", "spark_master")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v or None
+
+    @property
+    def pg_home(self) -> Path:
+        return self.home / "postgres"
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        field = str(e["loc"][0]) if e["loc"] else "?"
+        parts.append(f"TRENDFOLIO_{field.upper()}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (plus explicit overrides from the command line)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise ConfigError(f"invalid setting: {_describe(err)}") from None
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()

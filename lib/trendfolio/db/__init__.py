@@ -1,0 +1,1 @@
+"""Data access: the PostgreSQL server, migrations and batch writers."""

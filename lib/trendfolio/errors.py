@@ -1,0 +1,29 @@
+"""Exceptions that carry enough context to act on, and the exit code each one maps to."""
+
+
+class TrendfolioError(Exception):
+    """A failure the user can act on; ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+
+class UsageError(TrendfolioError):
+    """Bad input from the user: a malformed date, an unknown stage, a bad setting."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """An invalid ``TRENDFOLIO_*`` setting."""
+
+
+class SourceError(TrendfolioError):
+    """A data source could not deliver data for a ticker."""
+
+    def __init__(self, message: str, *, ticker: str | None = None) -> None:
+        super().__init__(f"{ticker}: {message}" if ticker else message)
+        self.ticker = ticker
+
+
+class SourceUnavailable(SourceError):
+    """The source cannot be reached at all (no network, Yahoo refusing every request)."""

@@ -1,0 +1,246 @@
+"""Validate raw topic records and write them to PostgreSQL in one transaction per batch.
+
+The Kafka consumer and the in-process bus both call ``write_batch``: same decoding, same
+validation, same writers. A record that fails validation is dead-lettered into
+``logs_consumer_error`` with its topic, partition and offset, so it never blocks the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.messages import (
+    EtfDaily,
+    EtfHoldings,
+    InvalidMessage,
+    Message,
+    StockDaily,
+    StockFundamental,
+    decode,
+)
+
+log = logging.getLogger(__name__)
+
+_BAR = ("open_price", "high_price", "low_price", "close_price", "adj_close", "volume", "source")
+ETF_OHLC = TableSpec(
+    "collected_01_daily_etf_ohlc", ("ticker", "trade_date"), ("ticker", "trade_date", *_BAR)
+)
+HOLDINGS = TableSpec(
+    "collected_04_etf_holdings",
+    ("etf_ticker", "holding_ticker", "as_of_date"),
+    (
+        "etf_ticker",
+        "holding_ticker",
+        "as_of_date",
+        "holding_name",
+        "holding_percent",
+        "holding_currency",
+        "is_point_in_time",
+        "source",
+    ),
+)
+STOCK_HISTORY = TableSpec(
+    "collected_06_daily_stock_history",
+    ("ticker", "trade_date"),
+    ("ticker", "trade_date", *_BAR, "company_name", "sector", "currency", "market_cap"),
+    keep_when_null=("company_name", "currency", "market_cap"),
+)
+FUNDAMENTALS = TableSpec(
+    "collected_07_stock_fundamentals",
+    ("ticker", "as_of_date"),
+    ("ticker", "as_of_date", "market_cap", "shares_outstanding", "source"),
+    keep_when_null=("market_cap", "shares_outstanding"),
+)
+DEAD_LETTERS = TableSpec(
+    "logs_consumer_error",
+    ("topic", "partition", "offset"),
+    ("topic", "partition", "offset", "message_key", "raw_value", "raw_bytes", "error_msg"),
+    touch_updated_at=False,
+)
+_MAX_RAW_TEXT = 10_000
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass
+class BatchResult:
+    written: dict[str, int] = field(default_factory=dict)
+    dead_lettered: int = 0
+
+    @property
+    def rows(self) -> int:
+        return sum(self.written.values())
+
+
+def _bar_values(m: EtfDaily | StockDaily) -> tuple[object, ...]:
+    return (m.open, m.high, m.low, m.close, m.adj_close, m.volume, m.source)
+
+
+def _dead_row(rec: RawRecord, reason: str) -> tuple[object, ...]:
+    text = rec.value.decode("utf-8", errors="replace")[:_MAX_RAW_TEXT] if rec.value else None
+    if text is not None:
+        text = text.replace("\x00", "\ufffd")
+    key = (
+        rec.key.decode("utf-8", errors="replace").replace("\x00", "\ufffd")[:255]
+        if rec.key
+        else None
+    )
+    return (rec.topic, rec.partition, rec.offset, key, text, rec.value, reason[:2000])
+
+
+class _Rows:
+    """Rows per table for one batch; the last message for a key wins, as in the stream."""
+
+    def __init__(self) -> None:
+        self.etf: list[tuple[object, ...]] = []
+        self.stock: list[tuple[object, ...]] = []
+        self._fundamentals: dict[tuple[str, object], list[object]] = {}
+        self.snapshots: dict[tuple[str, object], EtfHoldings] = {}
+
+    def add(self, m: Message) -> None:
+        if isinstance(m, EtfDaily):
+            self.etf.append((m.ticker, m.trade_date, *_bar_values(m)))
+        elif isinstance(m, StockDaily):
+            mcap = round(m.market_cap) if m.market_cap is not None else None
+            self.stock.append(
+                (
+                    m.ticker,
+                    m.trade_date,
+                    *_bar_values(m),
+                    m.company_name,
+                    m.sector or "Unknown",
+                    m.currency,
+                    mcap,
+                )
+            )
+            if m.market_cap is not None:
+                self._add_fundamental(m.ticker, m.trade_date, m.market_cap, None, m.source)
+        elif isinstance(m, StockFundamental):
+            self._add_fundamental(
+                m.ticker, m.as_of_date, m.market_cap, m.shares_outstanding, m.source
+            )
+        else:
+            self.snapshots[(m.etf_ticker, m.as_of_date)] = m
+
+
+    def _add_fundamental(self, ticker: str, day: object, cap: float | None,
+                         shares: float | None, source: str) -> None:
+        # A cap and a share count for the same day may come in separate messages: merge them.
+        row = self._fundamentals.setdefault((ticker, day), [ticker, day, None, None, source])
+        if cap is not None:
+            row[2] = cap
+        if shares is not None:
+            row[3] = shares
+        row[4] = source
+
+    @property
+    def fundamentals(self) -> list[tuple[object, ...]]:
+        return [tuple(r) for r in self._fundamentals.values()]
+
+
+async def _write_snapshot(conn: asyncpg.Connection, snap: EtfHoldings) -> int:
+    tickers = [h.holding_ticker for h in snap.holdings]
+    # A snapshot replaces the previous one with the same date: drop holdings it no longer has.
+    await conn.execute(
+        "DELETE FROM collected_04_etf_holdings WHERE etf_ticker = $1 AND as_of_date = $2 "
+        "AND NOT (holding_ticker = ANY($3::text[]))",
+        snap.etf_ticker,
+        snap.as_of_date,
+        tickers,
+    )
+    rows = [
+        (
+            snap.etf_ticker,
+            h.holding_ticker,
+            snap.as_of_date,
+            h.holding_name,
+            h.weight * 100,
+            h.currency,
+            snap.point_in_time,
+            snap.source,
+        )
+        for h in snap.holdings
+    ]
+    return await upsert(conn, HOLDINGS, rows)
+
+
+async def _refresh_changes(conn: asyncpg.Connection, table: str, tickers: set[str]) -> None:
+    """Recompute ``price_change_percent`` (close vs the previous stored bar) for ``tickers``."""
+    await conn.execute(
+        f"""UPDATE {table} t SET price_change_percent = c.pct
+            FROM (SELECT id, round((100 * (close_price / lag(close_price)
+                         OVER (PARTITION BY ticker ORDER BY trade_date) - 1))::numeric, 6) AS pct
+                  FROM {table} WHERE ticker = ANY($1::text[])) c
+            WHERE t.id = c.id AND t.price_change_percent IS DISTINCT FROM c.pct""",
+        sorted(tickers),
+    )
+
+
+async def _write_rows(conn: asyncpg.Connection, rows: _Rows) -> dict[str, int]:
+    written: dict[str, int] = defaultdict(int)
+    written[ETF_OHLC.name] += await upsert(conn, ETF_OHLC, rows.etf)
+    written[STOCK_HISTORY.name] += await upsert(conn, STOCK_HISTORY, rows.stock)
+    written[FUNDAMENTALS.name] += await upsert(conn, FUNDAMENTALS, rows.fundamentals)
+    for snap in rows.snapshots.values():
+        written[HOLDINGS.name] += await _write_snapshot(conn, snap)
+    if rows.etf:
+        await _refresh_changes(conn, ETF_OHLC.name, {str(r[0]) for r in rows.etf})
+    if rows.stock:
+        await _refresh_changes(conn, STOCK_HISTORY.name, {str(r[0]) for r in rows.stock})
+    return {k: v for k, v in written.items() if v}
+
+
+async def write_batch(conn: asyncpg.Connection, records: Sequence[RawRecord]) -> BatchResult:
+    """Validate ``records`` and write the good ones and the dead letters in one transaction.
+
+    A record the database itself rejects (a constraint validation did not foresee) would fail
+    its whole batch for ever; then the batch is written record by record and the rejected one
+    is dead-lettered with the database's reason. Connection errors propagate: the caller
+    retries the batch without committing offsets.
+    """
+    try:
+        return await _write_batch(conn, records)
+    except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+        if len(records) == 1:
+            rec = records[0]
+            async with conn.transaction():
+                await upsert(conn, DEAD_LETTERS, [_dead_row(rec, f"database rejected: {exc}")])
+            return BatchResult(dead_lettered=1)
+        log.warning("batch of %d rejected by the database (%s); isolating", len(records), exc)
+        total = BatchResult()
+        for rec in records:
+            one = await write_batch(conn, [rec])
+            for table, n in one.written.items():
+                total.written[table] = total.written.get(table, 0) + n
+            total.dead_lettered += one.dead_lettered
+        return total
+
+
+async def _write_batch(conn: asyncpg.Connection, records: Sequence[RawRecord]) -> BatchResult:
+    rows = _Rows()
+    dead: list[tuple[object, ...]] = []
+    for rec in records:
+        try:
+            rows.add(decode(rec.topic, rec.value))
+        except InvalidMessage as bad:
+            log.warning(
+                "dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, bad.reason
+            )
+            dead.append(_dead_row(rec, bad.reason))
+    async with conn.transaction():
+        written = await _write_rows(conn, rows)
+        dead_count = await upsert(conn, DEAD_LETTERS, dead)
+    return BatchResult(written=written, dead_lettered=dead_count if dead else 0)

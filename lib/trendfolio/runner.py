@@ -1,0 +1,196 @@
+"""Runs stages for as-of dates: the same code for `run`, `backfill`, `stage` and `demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from trendfolio import calendar
+from trendfolio.bus import Bus, InProcessBus, KafkaBus, ensure_topics, wait_until_consumed
+from trendfolio.config import Settings
+from trendfolio.db.migrate import migrate
+from trendfolio.errors import UsageError
+from trendfolio.pipeline import StageContext, StageResult, record_run
+from trendfolio.sources.base import Source, open_source
+from trendfolio.universe import Universe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageDef:
+    name: str
+    number: int
+    target: str  # "module:function"
+    kind: str  # "collect" (source + bus) or "spark"
+    description: str
+
+
+STAGES: tuple[StageDef, ...] = (
+    StageDef(
+        "benchmark",
+        1,
+        "trendfolio_collector.stages:stage_benchmark",
+        "collect",
+        "benchmark ETF prices → etf-daily-data",
+    ),
+    StageDef(
+        "sector",
+        2,
+        "trendfolio_collector.stages:stage_sector",
+        "collect",
+        "sector ETF prices → etf-daily-data",
+    ),
+    StageDef(
+        "trending",
+        3,
+        "trendfolio_jobs.trending:run_trending",
+        "spark",
+        "ETFs beating SPY → analytics_03_trending_etfs",
+    ),
+    StageDef(
+        "holdings",
+        4,
+        "trendfolio_collector.stages:stage_holdings",
+        "collect",
+        "holdings of trending ETFs → etf-holdings-data, stock-daily-data",
+    ),
+    StageDef(
+        "allocation",
+        5,
+        "trendfolio_jobs.allocation:run_allocation",
+        "spark",
+        "5/10/20-day portfolios → analytics_05_portfolio_allocation",
+    ),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+def stage_by_name(name: str) -> StageDef:
+    for s in STAGES:
+        if s.name == name or str(s.number) == name:
+            return s
+    raise UsageError(f"unknown stage {name!r}: use one of {', '.join(STAGE_NAMES)}")
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module, func = target.split(":")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), func)
+    return fn
+
+
+async def prepare_database(url: str, universe: Universe, source: Source) -> None:
+    """Migrate, then record the universe and what kind of data this database holds."""
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+        async with conn.transaction():
+            await conn.executemany(
+                """INSERT INTO collected_00_meta_etf
+                       (ticker, etf_type, sector_name, etf_name, is_reference, universe)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (ticker) DO UPDATE SET etf_type = EXCLUDED.etf_type,
+                       sector_name = EXCLUDED.sector_name, etf_name = EXCLUDED.etf_name,
+                       is_reference = EXCLUDED.is_reference, universe = EXCLUDED.universe,
+                       updated_at = now()""",
+                [
+                    (e.ticker, e.etf_type, e.sector_name, e.name, e.is_reference, universe.name)
+                    for e in universe.etfs
+                ],
+            )
+            await conn.executemany(
+                """INSERT INTO pipeline_settings (key, value) VALUES ($1, $2)
+                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
+                [
+                    ("universe", universe.name),
+                    ("source", source.name),
+                    ("is_sample", "true" if source.is_sample else "false"),
+                ],
+            )
+    finally:
+        await conn.close()
+
+
+class Runner:
+    """Holds the source, bus and database for a sequence of stages."""
+
+    def __init__(
+        self, settings: Settings, universe: Universe, database_url: str, source_spec: str
+    ) -> None:
+        self.settings = settings
+        self.ctx = StageContext(settings, universe, database_url, source_spec)
+        self._source: Source | None = None
+        self._bus: Bus | None = None
+
+    @property
+    def source(self) -> Source:
+        if self._source is None:
+            self._source = open_source(self.ctx.source_spec, home=self.settings.home)
+        return self._source
+
+    async def bus(self) -> Bus:
+        if self._bus is None:
+            if self.settings.kafka_bootstrap:
+                await ensure_topics(self.settings.kafka_bootstrap)
+                self._bus = KafkaBus(self.settings.kafka_bootstrap)
+            else:
+                self._bus = InProcessBus(self.ctx.database_url, self.settings.consumer_batch_size)
+        return self._bus
+
+    async def close(self) -> None:
+        if self._bus is not None:
+            await self._bus.close()
+        if self._source is not None:
+            self._source.close()
+
+    async def _after_publish(self) -> None:
+        if self.settings.kafka_bootstrap:
+            await wait_until_consumed(self.settings.kafka_bootstrap, self.settings.kafka_group)
+
+    async def run_stage(self, stage: StageDef, as_of: date) -> StageResult:
+        calendar.require_session(as_of)
+        fn = _load(stage.target)
+
+        async def body() -> StageResult:
+            if stage.kind == "collect":
+                result: StageResult = await fn(self.ctx, as_of, self.source, await self.bus())
+                await self._after_publish()
+                return result
+            return await asyncio.to_thread(fn, self.ctx, as_of)
+
+        conn = await asyncpg.connect(self.ctx.database_url)
+        try:
+            result = await record_run(conn, self.ctx, stage.name, as_of, body)
+        finally:
+            await conn.close()
+        log.info(
+            "stage %d %s for %s: %s rows%s",
+            stage.number,
+            stage.name,
+            as_of,
+            result.rows,
+            " (skipped)" if result.skipped else "",
+        )
+        return result
+
+    async def run(
+        self,
+        as_of: date,
+        stages: Sequence[StageDef] = STAGES,
+        report: Callable[[StageDef, StageResult], Awaitable[None] | None] | None = None,
+    ) -> dict[str, StageResult]:
+        results = {}
+        for stage in stages:
+            results[stage.name] = await self.run_stage(stage, as_of)
+            if report:
+                maybe = report(stage, results[stage.name])
+                if maybe is not None:
+                    await maybe
+        return results

@@ -1,0 +1,1 @@
+"""The Kafka consumer service: topics → validated batches → PostgreSQL."""

@@ -1,0 +1,187 @@
+"""``trendfolio consume``: at-least-once ingestion with offsets committed after the DB commit.
+
+Batches close on a count or a time limit. A batch is written in one transaction (good rows
+and dead letters together); only then are its offsets committed. A database outage is
+retried with backoff while holding the batch, so nothing is committed that was not written.
+Replays after a crash are harmless: every write is an upsert on the natural key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from trendfolio.bus import ensure_topics
+from trendfolio.ingest import BatchResult, RawRecord, write_batch
+from trendfolio.messages import TOPICS
+from trendfolio.metrics import (
+    BATCH_WRITE_SECONDS,
+    CONSUMER_LAG,
+    DB_RETRIES,
+    DEAD_LETTERS,
+    MESSAGES,
+    ROWS_COLLECTED,
+)
+
+log = logging.getLogger(__name__)
+_DB_ERRORS = (
+    OSError,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncio.TimeoutError,
+)
+
+
+class Consumer:
+    def __init__(
+        self,
+        bootstrap: str,
+        database_url: str,
+        group: str,
+        batch_size: int = 5000,
+        batch_ms: int = 500,
+        on_batch: Callable[[BatchResult], None] | None = None,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.database_url = database_url
+        self.group = group
+        self.batch_size = batch_size
+        self.batch_ms = batch_ms
+        self.on_batch = on_batch
+        self._stop = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self.total = BatchResult()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self.database_url, timeout=10)
+        return self._conn
+
+    async def _write(self, batch: list[RawRecord]) -> BatchResult:
+        delay = 0.5
+        while True:
+            try:
+                started = time.perf_counter()
+                result = await write_batch(await self._connection(), batch)
+                BATCH_WRITE_SECONDS.observe(time.perf_counter() - started)
+                return result
+            except _DB_ERRORS as exc:
+                DB_RETRIES.inc()
+                log.warning(
+                    "database unavailable (%s); retrying the batch of %d in %.1fs",
+                    exc,
+                    len(batch),
+                    delay,
+                )
+                if self._conn is not None:
+                    self._conn.terminate()
+                self._conn = None
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 15.0)
+
+    async def _commit(self, consumer: Any, batch: list[RawRecord]) -> None:
+        from aiokafka import TopicPartition
+        from aiokafka.errors import CommitFailedError, KafkaError
+
+        offsets: dict[Any, int] = {}
+        for r in batch:
+            tp = TopicPartition(r.topic, r.partition)
+            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+        delay = 0.5
+        while True:
+            try:
+                await consumer.commit(offsets)
+                return
+            except CommitFailedError as exc:
+                # The group rebalanced: another member re-reads these; the upserts make it safe.
+                log.warning(
+                    "offset commit lost to a rebalance (%s); messages will be replayed", exc
+                )
+                return
+            except KafkaError as exc:
+                log.warning("offset commit failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _account(self, batch: list[RawRecord], result: BatchResult) -> None:
+        for r in batch:
+            MESSAGES.labels(r.topic).inc()
+        for table, n in result.written.items():
+            ROWS_COLLECTED.labels(table).inc(n)
+            self.total.written[table] = self.total.written.get(table, 0) + n
+        if result.dead_lettered:
+            DEAD_LETTERS.inc(result.dead_lettered)
+            self.total.dead_lettered += result.dead_lettered
+        if self.on_batch:
+            self.on_batch(result)
+
+    async def _collect(self, consumer: Any) -> list[RawRecord]:
+        batch: list[RawRecord] = []
+        deadline = time.monotonic() + self.batch_ms / 1000
+        while len(batch) < self.batch_size and not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 and batch:
+                break
+            got = await consumer.getmany(
+                timeout_ms=max(50, int(remaining * 1000)), max_records=self.batch_size - len(batch)
+            )
+            for tp, msgs in got.items():
+                batch.extend(
+                    RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value) for m in msgs
+                )
+                lag = consumer.highwater(tp)
+                if lag is not None and msgs:
+                    CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag - msgs[-1].offset - 1)
+            if remaining <= 0:
+                break
+        return batch
+
+    async def run(self) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        await ensure_topics(self.bootstrap)
+        consumer = AIOKafkaConsumer(
+            *TOPICS,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            fetch_max_bytes=64 << 20,
+            max_partition_fetch_bytes=16 << 20,
+            session_timeout_ms=30_000,
+            heartbeat_interval_ms=3_000,
+            max_poll_interval_ms=600_000,
+        )
+        await consumer.start()
+        log.info("consuming %s from %s as group %s", ", ".join(TOPICS), self.bootstrap, self.group)
+        try:
+            while not self._stop.is_set():
+                batch = await self._collect(consumer)
+                if not batch:
+                    continue
+                result = await self._write(batch)
+                await self._commit(consumer, batch)
+                self._account(batch, result)
+                log.info(
+                    "batch of %d: %d rows, %d dead-lettered",
+                    len(batch),
+                    result.rows,
+                    result.dead_lettered,
+                )
+        finally:
+            await consumer.stop()
+            if self._conn is not None:
+                await self._conn.close()

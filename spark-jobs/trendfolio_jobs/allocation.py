@@ -1,0 +1,441 @@
+"""Stage 5: one stock per trending ETF, weighted by return per dollar of market cap, per period.
+
+The greedy pick is sequential within one (as-of date, period), so it is a pure pandas function
+applied per group; everything around it is Spark, and many dates run in one job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import asyncpg
+import pandas as pd
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from trendfolio.calendar import require_session
+from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.errors import TrendfolioError, UsageError
+from trendfolio.holdings import SELECTED_BY_MCAP, TOP_BY_WEIGHT
+from trendfolio.pipeline import PERIODS, StageContext, StageResult
+from trendfolio_jobs.io import in_transaction, read_table
+from trendfolio_jobs.prices import as_of_frame, lookback_start, mcap, price, r_p, sessions_frame
+from trendfolio_jobs.session import get_spark
+from trendfolio_jobs.trending import TRENDING_TABLE, price_bars
+
+log = logging.getLogger(__name__)
+
+HOLDINGS = "collected_04_etf_holdings"
+STOCK_PRICES = "collected_06_daily_stock_history"
+FUNDAMENTALS = "collected_07_stock_fundamentals"
+UNKNOWN_SECTOR = "Unknown"
+PICKED, DROPPED, NOTHING = "picked", "dropped", "nothing"
+
+ALLOCATION_TABLE = TableSpec(
+    name="analytics_05_portfolio_allocation",
+    key=("as_of_date", "ticker", "period_days"),
+    columns=(
+        "as_of_date",
+        "ticker",
+        "company_name",
+        "sector",
+        "market_cap",
+        "market_cap_estimated",
+        "return_pct",
+        "is_trending",
+        "rank",
+        "portfolio_weight",
+        "allocation_reason",
+        "period_days",
+        "etf_ticker",
+        "etf_return_pct",
+        "is_point_in_time",
+    ),
+    touch_updated_at=False,
+)
+
+# What the greedy pick returns per trending ETF and (date, period): its pick, or why none.
+OUTCOME_SCHEMA = (
+    "as_of_date date, period int, etf_ticker string, etf_order int, status string, "
+    "ticker string, r double, market_cap double, market_cap_estimated boolean, "
+    "company_name string, sector string, is_point_in_time boolean, etf_return_pct double, "
+    "allocation_reason string, note string"
+)
+
+
+def trending_order(trend: DataFrame, trend_period: int) -> DataFrame:
+    """The trending ETFs per as-of date in pick order: best trend-period return first.
+
+    Ties go by ticker. ``trend`` is shaped like analytics_03; returns ``as_of_date, etf_ticker,
+    etf_order, trend_return_pct``.
+    """
+    order = Window.partitionBy("as_of_date").orderBy(
+        F.col("trend_return_pct").desc(), "etf_ticker"
+    )
+    return (
+        trend.where((F.col("period") == trend_period) & F.col("is_trending"))
+        .select("as_of_date", "etf_ticker", F.col("return_pct").alias("trend_return_pct"))
+        .withColumn("etf_order", F.row_number().over(order))
+    )
+
+
+def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
+    """Each ETF's holdings snapshot for D: the latest dated ≤ D, else the earliest one.
+
+    The earliest one, dated after D, is flagged not point-in-time.
+
+    ``holdings`` is shaped like collected_04, ``etfs`` has ``as_of_date, etf_ticker``; returns
+    ``as_of_date, etf_ticker, holding_ticker, holding_percent, holding_currency,
+    is_point_in_time`` (no row for an ETF with no snapshot at all).
+    """
+    snapshots = holdings.select("etf_ticker", F.col("as_of_date").alias("snapshot_date")).distinct()
+    chosen = (
+        etfs.select("as_of_date", "etf_ticker")
+        .join(snapshots, "etf_ticker")
+        .groupBy("as_of_date", "etf_ticker")
+        .agg(
+            F.max(
+                F.when(F.col("snapshot_date") <= F.col("as_of_date"), F.col("snapshot_date"))
+            ).alias("latest"),
+            F.min("snapshot_date").alias("earliest"),
+        )
+        .select(
+            "as_of_date",
+            "etf_ticker",
+            F.coalesce("latest", "earliest").alias("snapshot_date"),
+            F.col("latest").isNotNull().alias("dated_in_time"),
+        )
+    )
+    rows = holdings.select(
+        "etf_ticker",
+        F.col("as_of_date").alias("snapshot_date"),
+        "holding_ticker",
+        F.col("holding_percent").cast("double").alias("holding_percent"),
+        "holding_currency",
+        F.col("is_point_in_time").alias("row_in_time"),
+    )
+    return chosen.join(rows, ["etf_ticker", "snapshot_date"]).select(
+        "as_of_date",
+        "etf_ticker",
+        "holding_ticker",
+        "holding_percent",
+        "holding_currency",
+        (F.col("dated_in_time") & F.coalesce("row_in_time", F.lit(True))).alias("is_point_in_time"),
+    )
+
+
+def top_by_weight(snapshot: DataFrame, n: int = TOP_BY_WEIGHT) -> DataFrame:
+    """The ``n`` largest holdings of each ETF's snapshot by weight (ties: ticker)."""
+    order = Window.partitionBy("as_of_date", "etf_ticker").orderBy(
+        F.col("holding_percent").desc(), "holding_ticker"
+    )
+    return snapshot.withColumn("_n", F.row_number().over(order)).where(F.col("_n") <= n).drop("_n")
+
+
+def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP) -> DataFrame:
+    """Of each ETF's top holdings, the ``n`` largest by mcap(·, D); no market cap, no place.
+
+    ``caps`` is :func:`trendfolio_jobs.prices.mcap`'s output; returns the holdings with
+    ``market_cap, market_cap_estimated`` added.
+    """
+    order = Window.partitionBy("as_of_date", "etf_ticker").orderBy(
+        F.col("market_cap").desc(), "holding_ticker"
+    )
+    return (
+        top.join(
+            caps.withColumnRenamed("ticker", "holding_ticker"),
+            ["holding_ticker", "as_of_date"],
+        )
+        .where(F.col("market_cap").isNotNull())
+        .withColumn("_n", F.row_number().over(order))
+        .where(F.col("_n") <= n)
+        .drop("_n")
+    )
+
+
+def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
+    """The greedy pick of one (date, period): each ETF in order takes its best unpicked holding.
+
+    Best = highest r (ties: larger market cap, then ticker), among holdings with r and a market
+    cap; a best pick with r ≤ 0 is dropped. One output row per ETF (``OUTCOME_SCHEMA``).
+    """
+    taken: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for _, rows in group.sort_values("etf_order").groupby("etf_order", sort=True):
+        first = rows.iloc[0]
+        etf = {
+            "as_of_date": first["as_of_date"],
+            "period": int(first["period"]),
+            "etf_ticker": first["etf_ticker"],
+            "etf_order": int(first["etf_order"]),
+            "etf_return_pct": _float(first["etf_return_pct"]),
+        }
+        usable = rows[
+            rows["ticker"].notna()
+            & rows["r"].notna()
+            & rows["market_cap"].notna()
+            & ~rows["ticker"].isin(taken)
+        ]
+        if usable.empty:
+            out.append({**etf, "status": NOTHING, "note": _why_nothing(rows)})
+            continue
+        best = usable.sort_values(
+            ["r", "market_cap", "ticker"], ascending=[False, False, True]
+        ).iloc[0]
+        taken.add(str(best["ticker"]))
+        pick = {
+            "ticker": best["ticker"],
+            "r": float(best["r"]),
+            "market_cap": float(best["market_cap"]),
+            "market_cap_estimated": bool(best["market_cap_estimated"]),
+            "company_name": None if pd.isna(best["company_name"]) else best["company_name"],
+            "sector": UNKNOWN_SECTOR if pd.isna(best["sector"]) else best["sector"],
+            "is_point_in_time": bool(best["is_point_in_time"]),
+        }
+        if pick["r"] > 0:
+            reason = _reason(str(etf["etf_ticker"]), trend_period, first, pick)
+            out.append({**etf, **pick, "status": PICKED, "allocation_reason": reason})
+        else:
+            out.append({**etf, **pick, "status": DROPPED, "note": "best pick returned ≤ 0"})
+    columns = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
+    return pd.DataFrame(out, columns=columns)
+
+
+def _float(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _why_nothing(rows: pd.DataFrame) -> str:
+    if int(rows["n_holdings"].iloc[0]) == 0:
+        return "no holdings snapshot"
+    if rows["ticker"].isna().all():
+        return "no top holding has a market cap"
+    return "no selected holding with a return is left unpicked"
+
+
+def _reason(etf: str, trend_period: int, first: pd.Series, pick: dict[str, Any]) -> str:
+    reason = (
+        f"top pick of {etf} ({trend_period}d {first['trend_return_pct']:+.2f}%), score = r/mcap"
+    )
+    if pick["market_cap_estimated"]:
+        reason += "; market cap estimated"
+    if not pick["is_point_in_time"]:
+        reason += "; holdings not point-in-time"
+    return reason
+
+
+def weigh(outcomes: DataFrame) -> DataFrame:
+    """Add ``score`` = r/mcap, ``portfolio_weight`` = score / Σ score and ``rank`` to the picks."""
+    picked = F.col("status") == PICKED
+    group = Window.partitionBy("as_of_date", "period")
+    by_weight = group.orderBy(
+        F.when(picked, 0).otherwise(1), F.col("portfolio_weight").desc(), "ticker"
+    )
+    return (
+        outcomes.withColumn("score", F.when(picked, F.col("r") / F.col("market_cap")))
+        .withColumn("portfolio_weight", F.col("score") / F.sum("score").over(group))
+        .withColumn("rank", F.when(picked, F.row_number().over(by_weight)))
+    )
+
+
+def allocation_outcomes(
+    trend: DataFrame,
+    holdings: DataFrame,
+    stocks: DataFrame,
+    fundamentals: DataFrame,
+    dates: Sequence[date],
+    periods: Sequence[int],
+    trend_period: int,
+) -> DataFrame:
+    """Every trending ETF's outcome per as-of date and period, with weights for the picks.
+
+    ``trend``: analytics_03 rows at ``dates``; ``holdings``: collected_04 rows;
+    ``stocks``: collected_06 rows (``ticker, trade_date, close, adj_close, company_name,
+    sector, currency``); ``fundamentals``: collected_07 rows.
+    """
+    spark = trend.sparkSession
+    sessions = sessions_frame(spark, lookback_start(min(dates), max(periods)), max(dates))
+    as_of = as_of_frame(spark, dates)
+    period_frame = spark.createDataFrame([(p,) for p in periods], "period int")
+    etfs = trending_order(trend, trend_period)
+    top = top_by_weight(holdings_snapshot(holdings, etfs))
+
+    prices = price(stocks, sessions)
+    at_d = prices.join(as_of, F.col("session") == F.col("as_of_date")).join(
+        stocks.select(
+            "ticker", F.col("trade_date").alias("bar_date"), "company_name", "sector", "currency"
+        ),
+        ["ticker", "bar_date"],
+    )
+    quotes = (
+        top.groupBy(F.col("holding_ticker").alias("ticker"), "as_of_date")
+        .agg(F.first("holding_currency", ignorenulls=True).alias("holding_currency"))
+        .join(
+            at_d.select("ticker", "as_of_date", "close", "currency"),
+            ["ticker", "as_of_date"],
+            "left",
+        )
+        .select(
+            "ticker",
+            "as_of_date",
+            "close",
+            F.coalesce("currency", "holding_currency").alias("currency"),
+        )
+    )
+    selected = selected_holdings(top, mcap(fundamentals, quotes))
+    returns = r_p(prices, sessions, as_of, periods).select("ticker", "as_of_date", "period", "r")
+    candidates = (
+        selected.crossJoin(period_frame)
+        .join(
+            returns.withColumnRenamed("ticker", "holding_ticker"),
+            ["holding_ticker", "as_of_date", "period"],
+            "left",
+        )
+        .join(
+            at_d.select(
+                F.col("ticker").alias("holding_ticker"), "as_of_date", "company_name", "sector"
+            ),
+            ["holding_ticker", "as_of_date"],
+            "left",
+        )
+        .withColumnRenamed("holding_ticker", "ticker")
+    )
+    sizes = top.groupBy("as_of_date", "etf_ticker").agg(F.count("*").alias("n_holdings"))
+    etf_returns = trend.select(
+        "etf_ticker", "as_of_date", "period", F.col("return_pct").alias("etf_return_pct")
+    )
+    grid = (
+        etfs.crossJoin(period_frame)
+        .join(etf_returns, ["etf_ticker", "as_of_date", "period"], "left")
+        .join(sizes, ["as_of_date", "etf_ticker"], "left")
+        .fillna(0, subset=["n_holdings"])
+        .join(candidates, ["as_of_date", "etf_ticker", "period"], "left")
+    )
+    outcomes = grid.groupBy("as_of_date", "period").applyInPandas(
+        lambda g: pick_per_etf(g, trend_period), OUTCOME_SCHEMA
+    )
+    return weigh(outcomes)
+
+
+def stock_bars(table: DataFrame) -> DataFrame:
+    """Stock bars with what is known of the company, from collected_06."""
+    return price_bars(table).join(
+        table.select("ticker", "trade_date", "company_name", "sector", "currency"),
+        ["ticker", "trade_date"],
+    )
+
+
+def _check_weighting(ctx: StageContext) -> None:
+    settings = ctx.settings
+    if settings.weighting != "score" or settings.max_weight is not None:
+        raise UsageError(
+            "stage 5 weights by score = r/mcap only: unset TRENDFOLIO_WEIGHTING "
+            f"(now {settings.weighting!r}) and TRENDFOLIO_MAX_WEIGHT (now {settings.max_weight})"
+        )
+
+
+def _row(o: Any) -> tuple[Any, ...]:
+    return (
+        o["as_of_date"],
+        o["ticker"],
+        o["company_name"],
+        o["sector"],
+        round(o["market_cap"]),
+        o["market_cap_estimated"],
+        100 * o["r"],
+        True,
+        o["rank"],
+        o["portfolio_weight"],
+        o["allocation_reason"],
+        o["period"],
+        o["etf_ticker"],
+        o["etf_return_pct"],
+        o["is_point_in_time"],
+    )
+
+
+async def _write(
+    conn: asyncpg.Connection, as_of: date, periods: Sequence[int], rows: list[tuple[Any, ...]]
+) -> int:
+    for period in periods:
+        keep = [r[1] for r in rows if r[11] == period]
+        await conn.execute(
+            "DELETE FROM analytics_05_portfolio_allocation "
+            "WHERE as_of_date = $1 AND period_days = $2 AND NOT (ticker = ANY($3::text[]))",
+            as_of,
+            period,
+            keep,
+        )
+    return await upsert(conn, ALLOCATION_TABLE, rows)
+
+
+def _log_outcome(as_of: date, o: Any) -> str | None:
+    """Say in the run log why an ETF adds nothing; return that sentence."""
+    if o["status"] == PICKED:
+        return None
+    if o["status"] == DROPPED:
+        why = f"best pick {o['ticker']} returned {100 * o['r']:+.2f}%"
+    else:
+        why = o["note"]
+    sentence = f"{o['etf_ticker']} adds nothing on {as_of} for P={o['period']}: {why}"
+    log.info("stage 5: %s", sentence)
+    return sentence
+
+
+def run_allocation(ctx: StageContext, as_of: date) -> StageResult:
+    """Stage 5 for ``as_of``: the 5-, 10- and 20-day portfolios into analytics_05 (idempotent)."""
+    require_session(as_of)
+    _check_weighting(ctx)
+    settings = ctx.settings
+    trend_period = settings.trend_period
+    spark = get_spark(settings)
+    url = ctx.database_url
+    trend_rows = (
+        read_table(spark, url, TRENDING_TABLE.name)
+        .where(F.col("as_of_date") == as_of)
+        .select("etf_ticker", "as_of_date", "period", "return_pct", "is_trending")
+        .collect()
+    )
+    if not any(r["period"] == trend_period for r in trend_rows):
+        raise TrendfolioError(
+            f"stage 5 for {as_of}: analytics_03 has no {trend_period}d rows for that date; "
+            "run stage 3 (trending) first"
+        )
+    trending = sorted(
+        (r for r in trend_rows if r["period"] == trend_period and r["is_trending"]),
+        key=lambda r: (-r["return_pct"], r["etf_ticker"]),
+    )
+    etfs = [str(r["etf_ticker"]) for r in trending]
+    if not etfs:
+        in_transaction(url, lambda conn: _write(conn, as_of, PERIODS, []))
+        reason = f"no ETF beat the reference over {trend_period}d on {as_of}"
+        log.info("stage 5: %s: every portfolio is empty", reason)
+        return StageResult(rows=0, details={"reason": reason, "trending": []})
+    holdings = read_table(spark, url, HOLDINGS).where(F.col("etf_ticker").isin(etfs)).cache()
+    tickers = [r[0] for r in holdings.select("holding_ticker").distinct().collect()]
+    first = lookback_start(as_of, max(PERIODS))
+    stocks = stock_bars(
+        read_table(spark, url, STOCK_PRICES).where(
+            F.col("ticker").isin(tickers) & F.col("trade_date").between(first, as_of)
+        )
+    )
+    fundamentals = read_table(spark, url, FUNDAMENTALS).where(F.col("ticker").isin(tickers))
+    trend = spark.createDataFrame(
+        trend_rows,
+        "etf_ticker string, as_of_date date, period int, return_pct double, is_trending boolean",
+    )
+    outcomes = allocation_outcomes(
+        trend, holdings, stocks, fundamentals, [as_of], PERIODS, trend_period
+    ).collect()
+    holdings.unpersist()
+    rows = [_row(o) for o in outcomes if o["status"] == PICKED]
+    notes = [n for o in outcomes if (n := _log_outcome(as_of, o))]
+    in_transaction(url, lambda conn: _write(conn, as_of, PERIODS, rows))
+    per_period = {str(p): sorted(str(r[1]) for r in rows if r[11] == p) for p in PERIODS}
+    log.info("stage 5 for %s: %d rows from %d trending ETFs", as_of, len(rows), len(etfs))
+    return StageResult(
+        rows=len(rows), details={"trending": etfs, "picks": per_period, "nothing": notes}
+    )

@@ -1,0 +1,69 @@
+"""The edges of a Spark job: tables in over JDBC, results out through asyncpg in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+import asyncpg
+from pyspark.sql import DataFrame, SparkSession
+
+from trendfolio.errors import UsageError
+
+T = TypeVar("T")
+_SCHEMES = ("postgresql", "postgres")
+
+
+@dataclass(frozen=True)
+class JdbcTarget:
+    """A JDBC URL without credentials and the connection properties that carry them."""
+
+    url: str
+    properties: dict[str, str] = field(repr=False)
+
+
+def jdbc_target(database_url: str) -> JdbcTarget:
+    """Turn ``postgresql://user:pw@host:port/db?opts`` into a JDBC URL plus properties."""
+    parts = urlsplit(database_url)
+    if parts.scheme not in _SCHEMES or not parts.hostname:
+        raise UsageError(
+            "database URL must look like postgresql://user:password@host:port/database "
+            f"(got scheme {parts.scheme!r})"
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    query = urlencode(parse_qsl(parts.query))
+    url = f"jdbc:postgresql://{host}:{parts.port or 5432}{parts.path or '/'}"
+    properties = {"driver": "org.postgresql.Driver"}
+    if parts.username:
+        properties["user"] = unquote(parts.username)
+    if parts.password:
+        properties["password"] = unquote(parts.password)
+    return JdbcTarget(url=f"{url}?{query}" if query else url, properties=properties)
+
+
+def read_table(spark: SparkSession, database_url: str, table: str) -> DataFrame:
+    """A lazy DataFrame over ``table``; filters applied to it are pushed down to PostgreSQL."""
+    target = jdbc_target(database_url)
+    return spark.read.jdbc(target.url, table, properties=target.properties)
+
+
+def rows_of(df: DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Collect ``df`` to the driver as tuples in ``columns`` order."""
+    return [tuple(row[c] for c in columns) for row in df.select(*columns).collect()]
+
+
+def in_transaction(database_url: str, body: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``body`` on a fresh connection inside one transaction (from synchronous code)."""
+
+    async def run() -> T:
+        conn = await asyncpg.connect(database_url)
+        try:
+            async with conn.transaction():
+                return await body(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())

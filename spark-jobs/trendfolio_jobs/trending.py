@@ -1,0 +1,180 @@
+"""Stage 3: which ETFs beat the reference ETF (SPY) over 5, 10 and 20 sessions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+
+import asyncpg
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from trendfolio.calendar import require_session
+from trendfolio.config import Settings
+from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.pipeline import PERIODS, StageContext, StageResult
+from trendfolio_jobs.io import in_transaction, read_table, rows_of
+from trendfolio_jobs.prices import as_of_frame, lookback_start, price, r_p, sessions_frame
+from trendfolio_jobs.session import get_spark
+
+log = logging.getLogger(__name__)
+
+ETF_PRICES = "collected_01_daily_etf_ohlc"
+TRENDING_TABLE = TableSpec(
+    name="analytics_03_trending_etfs",
+    key=("etf_ticker", "as_of_date", "period"),
+    columns=(
+        "etf_ticker",
+        "as_of_date",
+        "period",
+        "return_pct",
+        "spy_return_pct",
+        "is_trending",
+        "rank",
+        "price_basis",
+    ),
+    touch_updated_at=False,
+)
+
+
+def trend_periods(settings: Settings) -> tuple[int, ...]:
+    """The periods stage 3 computes: 5, 10, 20 and the trend period the portfolio reads."""
+    return tuple(sorted({*PERIODS, settings.trend_period}))
+
+
+def price_bars(table: DataFrame) -> DataFrame:
+    """Daily bars in the shape the price rules read, from a ``collected_*`` price table."""
+    return table.select(
+        "ticker",
+        "trade_date",
+        F.col("close_price").cast("double").alias("close"),
+        F.col("adj_close").cast("double").alias("adj_close"),
+    )
+
+
+def trending_etfs(
+    returns: DataFrame,
+    as_of: DataFrame,
+    tickers: Sequence[str],
+    reference: str,
+    threshold: float,
+    periods: Sequence[int],
+) -> DataFrame:
+    """One row per ETF of ``tickers``, as-of date and period, shaped like analytics_03.
+
+    ``rank`` orders the ETFs with a defined return, best first (ties: ticker);
+    ``is_trending`` = r > r(reference) and r > ``threshold``, never for the reference itself
+    and never when either return is undefined.
+    """
+    spark = returns.sparkSession
+    grid = (
+        spark.createDataFrame([(t,) for t in tickers], "etf_ticker string")
+        .crossJoin(as_of.select("as_of_date"))
+        .crossJoin(spark.createDataFrame([(p,) for p in periods], "period int"))
+    )
+    etf_returns = returns.withColumnRenamed("ticker", "etf_ticker")
+    ref_returns = returns.where(F.col("ticker") == reference).select(
+        "as_of_date", "period", F.col("r").alias("ref_r")
+    )
+    by_return = Window.partitionBy("as_of_date", "period").orderBy(
+        F.col("r").desc_nulls_last(), "etf_ticker"
+    )
+    beats = (
+        (F.col("etf_ticker") != reference)
+        & (F.col("r") > F.col("ref_r"))
+        & (F.col("r") > F.lit(float(threshold)))
+    )
+    return (
+        grid.join(etf_returns, ["etf_ticker", "as_of_date", "period"], "left")
+        .join(ref_returns, ["as_of_date", "period"], "left")
+        .select(
+            "etf_ticker",
+            "as_of_date",
+            "period",
+            (F.col("r") * 100).alias("return_pct"),
+            (F.col("ref_r") * 100).alias("spy_return_pct"),
+            F.coalesce(beats, F.lit(False)).alias("is_trending"),
+            F.when(F.col("r").isNotNull(), F.row_number().over(by_return)).alias("rank"),
+            "price_basis",
+        )
+    )
+
+
+def trending_for_dates(
+    bars: DataFrame,
+    dates: Sequence[date],
+    tickers: Sequence[str],
+    reference: str,
+    threshold: float,
+    periods: Sequence[int],
+) -> DataFrame:
+    """Stage 3's rows for every date of ``dates`` from daily bars, in one job."""
+    spark = bars.sparkSession
+    sessions = sessions_frame(spark, lookback_start(min(dates), max(periods)), max(dates))
+    as_of = as_of_frame(spark, dates)
+    returns = r_p(price(bars, sessions), sessions, as_of, periods)
+    return trending_etfs(returns, as_of, tickers, reference, threshold, periods)
+
+
+async def _write(
+    conn: asyncpg.Connection, as_of: date, rows: list[tuple[object, ...]], tickers: list[str]
+) -> int:
+    written = await upsert(conn, TRENDING_TABLE, rows)
+    await conn.execute(
+        "DELETE FROM analytics_03_trending_etfs "
+        "WHERE as_of_date = $1 AND NOT (etf_ticker = ANY($2::text[]))",
+        as_of,
+        tickers,
+    )
+    return written
+
+
+def run_trending(ctx: StageContext, as_of: date) -> StageResult:
+    """Stage 3 for ``as_of``: read ETF bars, write analytics_03 (idempotent)."""
+    require_session(as_of)
+    settings = ctx.settings
+    periods = trend_periods(settings)
+    tickers = ctx.universe.tickers
+    first = lookback_start(as_of, max(periods))
+    spark = get_spark(settings)
+    bars = price_bars(
+        read_table(spark, ctx.database_url, ETF_PRICES).where(
+            F.col("ticker").isin(tickers) & F.col("trade_date").between(first, as_of)
+        )
+    )
+    result = trending_for_dates(
+        bars, [as_of], tickers, ctx.universe.reference, settings.trend_threshold, periods
+    )
+    rows = rows_of(result, TRENDING_TABLE.columns)
+    in_transaction(ctx.database_url, lambda conn: _write(conn, as_of, rows, tickers))
+    records = [dict(zip(TRENDING_TABLE.columns, r, strict=True)) for r in rows]
+    trending = {
+        str(p): sorted(
+            str(r["etf_ticker"]) for r in records if r["period"] == p and r["is_trending"]
+        )
+        for p in periods
+    }
+    undefined = sorted(
+        str(r["etf_ticker"])
+        for r in records
+        if r["period"] == settings.trend_period and r["return_pct"] is None
+    )
+    log.info(
+        "stage 3 for %s: %d ETFs, trending over %dd: %s",
+        as_of,
+        len(tickers),
+        settings.trend_period,
+        ", ".join(trending[str(settings.trend_period)]) or "none",
+    )
+    if undefined:
+        log.warning(
+            "stage 3 for %s: no %dd return for %s (missing bars)",
+            as_of,
+            settings.trend_period,
+            ", ".join(undefined),
+        )
+    return StageResult(
+        rows=len(rows),
+        details={"trending": trending, "undefined_return": undefined, "periods": list(periods)},
+    )
