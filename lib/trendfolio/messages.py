@@ -22,13 +22,21 @@ TOPIC_STOCK_DAILY = "stock-daily-data"
 TOPICS = (TOPIC_ETF_DAILY, TOPIC_ETF_HOLDINGS, TOPIC_STOCK_DAILY)
 
 # Yahoo symbols: letters, digits and . - ^ = (BRK-B, 005930.KS, ^GSPC); nothing SQL-shaped.
-Ticker = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9^][A-Z0-9.\-=^]{0,15}$")]
+TICKER_PATTERN = r"^[A-Z0-9^][A-Z0-9.\-=^]{0,15}$"
+Ticker = Annotated[str, StringConstraints(pattern=TICKER_PATTERN)]
 Price = Annotated[float, Field(gt=0, lt=1e9, allow_inf_nan=False)]
 Text = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00-\x1f]*$")]
 Sector = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00-\x1f]*$")]
 Source = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9:_./\-]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(2100, 12, 31))]
+
+
+def is_ticker(text: str) -> bool:
+    """Whether ``text`` is a symbol the messages accept (cash lines such as ``-`` are not)."""
+    import re
+
+    return re.fullmatch(TICKER_PATTERN, text) is not None
 
 
 class _Message(BaseModel):

@@ -187,6 +187,11 @@ class Runner:
         report: Callable[[StageDef, StageResult], Awaitable[None] | None] | None = None,
     ) -> dict[str, StageResult]:
         results = {}
+        if any(s.kind == "spark" for s in stages):
+            # The JVM starts while the collectors work: a run waits for it only once, if at all.
+            from trendfolio_jobs.session import start_in_background
+
+            start_in_background(self.settings)
         for stage in stages:
             results[stage.name] = await self.run_stage(stage, as_of)
             if report:

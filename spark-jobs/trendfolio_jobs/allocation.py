@@ -2,21 +2,27 @@
 
 The greedy pick is sequential within one (as-of date, period), so it is a pure pandas function
 applied per group; everything around it is Spark, and many dates run in one job.
+
+Frames: ``trend`` is shaped like analytics_03, ``holdings`` like collected_04, ``fundamentals``
+like collected_07, ``stocks`` like :func:`stock_bars`; an outcome (``OUTCOME_SCHEMA``) is one
+trending ETF's pick, its dropped pick (r ≤ 0) or why it has none, plus ``score``,
+``portfolio_weight`` and ``rank`` for the picks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 import asyncpg
 import pandas as pd
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from trendfolio.calendar import require_session
+from trendfolio.config import Weighting
 from trendfolio.db.writes import TableSpec, upsert
 from trendfolio.errors import TrendfolioError, UsageError
 from trendfolio.holdings import SELECTED_BY_MCAP, TOP_BY_WEIGHT
@@ -24,7 +30,7 @@ from trendfolio.pipeline import PERIODS, StageContext, StageResult
 from trendfolio_jobs.io import in_transaction, read_table
 from trendfolio_jobs.prices import as_of_frame, lookback_start, mcap, price, r_p, sessions_frame
 from trendfolio_jobs.session import get_spark
-from trendfolio_jobs.trending import TRENDING_TABLE, price_bars
+from trendfolio_jobs.trending import TRENDING_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,12 @@ ALLOCATION_TABLE = TableSpec(
     touch_updated_at=False,
 )
 
+_SCORES: dict[str, Callable[[], Column]] = {
+    "score": lambda: F.col("r") / F.col("market_cap"),
+    "equal": lambda: F.lit(1.0),
+    "return": lambda: F.col("r"),
+}
+
 # What the greedy pick returns per trending ETF and (date, period): its pick, or why none.
 OUTCOME_SCHEMA = (
     "as_of_date date, period int, etf_ticker string, etf_order int, status string, "
@@ -67,14 +79,10 @@ OUTCOME_SCHEMA = (
 
 
 def trending_order(trend: DataFrame, trend_period: int) -> DataFrame:
-    """The trending ETFs per as-of date in pick order: best trend-period return first.
-
-    Ties go by ticker. ``trend`` is shaped like analytics_03; returns ``as_of_date, etf_ticker,
-    etf_order, trend_return_pct``.
+    """The trending ETFs of each date in pick order (``etf_order``): best trend-period return
+    first, ties by ticker.
     """
-    order = Window.partitionBy("as_of_date").orderBy(
-        F.col("trend_return_pct").desc(), "etf_ticker"
-    )
+    order = Window.partitionBy("as_of_date").orderBy(F.col("trend_return_pct").desc(), "etf_ticker")
     return (
         trend.where((F.col("period") == trend_period) & F.col("is_trending"))
         .select("as_of_date", "etf_ticker", F.col("return_pct").alias("trend_return_pct"))
@@ -83,13 +91,8 @@ def trending_order(trend: DataFrame, trend_period: int) -> DataFrame:
 
 
 def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
-    """Each ETF's holdings snapshot for D: the latest dated ≤ D, else the earliest one.
-
-    The earliest one, dated after D, is flagged not point-in-time.
-
-    ``holdings`` is shaped like collected_04, ``etfs`` has ``as_of_date, etf_ticker``; returns
-    ``as_of_date, etf_ticker, holding_ticker, holding_percent, holding_currency,
-    is_point_in_time`` (no row for an ETF with no snapshot at all).
+    """Each ETF's snapshot for D: the latest dated ≤ D, else the earliest, flagged not point-in-
+    time.
     """
     snapshots = holdings.select("etf_ticker", F.col("as_of_date").alias("snapshot_date")).distinct()
     chosen = (
@@ -136,10 +139,8 @@ def top_by_weight(snapshot: DataFrame, n: int = TOP_BY_WEIGHT) -> DataFrame:
 
 
 def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP) -> DataFrame:
-    """Of each ETF's top holdings, the ``n`` largest by mcap(·, D); no market cap, no place.
-
-    ``caps`` is :func:`trendfolio_jobs.prices.mcap`'s output; returns the holdings with
-    ``market_cap, market_cap_estimated`` added.
+    """Of each ETF's top holdings, the ``n`` largest by mcap(·, D) (ties: ticker); no market cap,
+    no place.
     """
     order = Window.partitionBy("as_of_date", "etf_ticker").orderBy(
         F.col("market_cap").desc(), "holding_ticker"
@@ -157,10 +158,8 @@ def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP
 
 
 def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
-    """The greedy pick of one (date, period): each ETF in order takes its best unpicked holding.
-
-    Best = highest r (ties: larger market cap, then ticker), among holdings with r and a market
-    cap; a best pick with r ≤ 0 is dropped. One output row per ETF (``OUTCOME_SCHEMA``).
+    """The greedy pick of one (date, period): each ETF in order takes its best holding not yet
+    taken, dropped when r ≤ 0.
     """
     taken: set[str] = set()
     out: list[dict[str, Any]] = []
@@ -201,7 +200,10 @@ def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
         else:
             out.append({**etf, **pick, "status": DROPPED, "note": "best pick returned ≤ 0"})
     columns = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
-    return pd.DataFrame(out, columns=columns)
+    # object columns: Arrow then converts None (not a pandas-3 string or float NaN) to null
+    return pd.DataFrame(
+        [{**dict.fromkeys(columns), **row} for row in out], columns=columns, dtype=object
+    )
 
 
 def _float(value: Any) -> float | None:
@@ -227,17 +229,56 @@ def _reason(etf: str, trend_period: int, first: pd.Series, pick: dict[str, Any])
     return reason
 
 
-def weigh(outcomes: DataFrame) -> DataFrame:
-    """Add ``score`` = r/mcap, ``portfolio_weight`` = score / Σ score and ``rank`` to the picks."""
+def weigh(
+    outcomes: DataFrame, weighting: Weighting = "score", max_weight: float | None = None
+) -> DataFrame:
+    """Add ``score``, ``portfolio_weight`` = score / Σ score (capped at ``max_weight``) and
+    ``rank`` to the picks.
+    """
     picked = F.col("status") == PICKED
     group = Window.partitionBy("as_of_date", "period")
     by_weight = group.orderBy(
         F.when(picked, 0).otherwise(1), F.col("portfolio_weight").desc(), "ticker"
     )
+    weighted = outcomes.withColumn("score", F.when(picked, _SCORES[weighting]())).withColumn(
+        "portfolio_weight", F.col("score") / F.sum("score").over(group)
+    )
+    if max_weight is not None:
+        weighted = cap_weights(weighted, max_weight)
+    return weighted.withColumn("rank", F.when(picked, F.row_number().over(by_weight)))
+
+
+def cap_weights(weighted: DataFrame, cap: float) -> DataFrame:
+    """Cap ``portfolio_weight`` at ``cap``, the excess spread over the others in proportion
+    (equal weights when even those exceed a cap that cannot sum to 1).
+    """
+    group = Window.partitionBy("as_of_date", "period")
+    largest_first = group.orderBy(F.col("portfolio_weight").desc_nulls_last(), "ticker")
+    i = F.col("_i")
+    # capping the i largest leaves 1 − i·cap for the rest, in proportion: fine once the
+    # largest of the rest stays under the cap; k is the first i where that holds
     return (
-        outcomes.withColumn("score", F.when(picked, F.col("r") / F.col("market_cap")))
-        .withColumn("portfolio_weight", F.col("score") / F.sum("score").over(group))
-        .withColumn("rank", F.when(picked, F.row_number().over(by_weight)))
+        weighted.withColumn("_i", F.row_number().over(largest_first) - 1)
+        .withColumn(
+            "_rest",
+            F.sum("portfolio_weight").over(
+                largest_first.rowsBetween(Window.currentRow, Window.unboundedFollowing)
+            ),
+        )
+        .withColumn(
+            "_fits",
+            F.col("portfolio_weight") * (1 - i * cap) / F.col("_rest") <= F.lit(cap) + 1e-12,
+        )
+        .withColumn("_k", F.min(F.when(F.col("_fits"), i)).over(group))
+        .withColumn("_rest_k", F.max(F.when(i == F.col("_k"), F.col("_rest"))).over(group))
+        .withColumn(
+            "portfolio_weight",
+            F.when(F.col("portfolio_weight").isNull(), None)
+            .when(F.col("_k").isNull(), 1 / F.count("portfolio_weight").over(group))
+            .when(i < F.col("_k"), F.lit(cap))
+            .otherwise(F.col("portfolio_weight") * (1 - F.col("_k") * cap) / F.col("_rest_k")),
+        )
+        .drop("_i", "_rest", "_fits", "_k", "_rest_k")
     )
 
 
@@ -249,27 +290,19 @@ def allocation_outcomes(
     dates: Sequence[date],
     periods: Sequence[int],
     trend_period: int,
+    weighting: Weighting = "score",
+    max_weight: float | None = None,
 ) -> DataFrame:
-    """Every trending ETF's outcome per as-of date and period, with weights for the picks.
-
-    ``trend``: analytics_03 rows at ``dates``; ``holdings``: collected_04 rows;
-    ``stocks``: collected_06 rows (``ticker, trade_date, close, adj_close, company_name,
-    sector, currency``); ``fundamentals``: collected_07 rows.
-    """
+    """Each trending ETF's outcome per as-of date and period, with the picks weighted."""
     spark = trend.sparkSession
     sessions = sessions_frame(spark, lookback_start(min(dates), max(periods)), max(dates))
     as_of = as_of_frame(spark, dates)
     period_frame = spark.createDataFrame([(p,) for p in periods], "period int")
     etfs = trending_order(trend, trend_period)
-    top = top_by_weight(holdings_snapshot(holdings, etfs))
-
-    prices = price(stocks, sessions)
-    at_d = prices.join(as_of, F.col("session") == F.col("as_of_date")).join(
-        stocks.select(
-            "ticker", F.col("trade_date").alias("bar_date"), "company_name", "sector", "currency"
-        ),
-        ["ticker", "bar_date"],
-    )
+    # both feed several branches of the plan: computed once instead of once per branch
+    top = top_by_weight(holdings_snapshot(holdings, etfs)).localCheckpoint()
+    prices = price(stocks, sessions).localCheckpoint()
+    at_d = prices.join(F.broadcast(as_of), F.col("session") == F.col("as_of_date"))
     quotes = (
         top.groupBy(F.col("holding_ticker").alias("ticker"), "as_of_date")
         .agg(F.first("holding_currency", ignorenulls=True).alias("holding_currency"))
@@ -286,9 +319,9 @@ def allocation_outcomes(
         )
     )
     selected = selected_holdings(top, mcap(fundamentals, quotes))
-    returns = r_p(prices, sessions, as_of, periods).select("ticker", "as_of_date", "period", "r")
+    returns = r_p(prices, as_of, periods).select("ticker", "as_of_date", "period", "r")
     candidates = (
-        selected.crossJoin(period_frame)
+        selected.crossJoin(F.broadcast(period_frame))
         .join(
             returns.withColumnRenamed("ticker", "holding_ticker"),
             ["holding_ticker", "as_of_date", "period"],
@@ -308,7 +341,7 @@ def allocation_outcomes(
         "etf_ticker", "as_of_date", "period", F.col("return_pct").alias("etf_return_pct")
     )
     grid = (
-        etfs.crossJoin(period_frame)
+        etfs.crossJoin(F.broadcast(period_frame))
         .join(etf_returns, ["etf_ticker", "as_of_date", "period"], "left")
         .join(sizes, ["as_of_date", "etf_ticker"], "left")
         .fillna(0, subset=["n_holdings"])
@@ -317,51 +350,56 @@ def allocation_outcomes(
     outcomes = grid.groupBy("as_of_date", "period").applyInPandas(
         lambda g: pick_per_etf(g, trend_period), OUTCOME_SCHEMA
     )
-    return weigh(outcomes)
+    return weigh(outcomes, weighting, max_weight)
 
 
 def stock_bars(table: DataFrame) -> DataFrame:
     """Stock bars with what is known of the company, from collected_06."""
-    return price_bars(table).join(
-        table.select("ticker", "trade_date", "company_name", "sector", "currency"),
-        ["ticker", "trade_date"],
+    return table.select(
+        "ticker",
+        "trade_date",
+        F.col("close_price").cast("double").alias("close"),
+        F.col("adj_close").cast("double").alias("adj_close"),
+        "company_name",
+        "sector",
+        "currency",
     )
 
 
 def _check_weighting(ctx: StageContext) -> None:
-    settings = ctx.settings
-    if settings.weighting != "score" or settings.max_weight is not None:
+    if ctx.settings.weighting not in _SCORES:
         raise UsageError(
-            "stage 5 weights by score = r/mcap only: unset TRENDFOLIO_WEIGHTING "
-            f"(now {settings.weighting!r}) and TRENDFOLIO_MAX_WEIGHT (now {settings.max_weight})"
+            f"TRENDFOLIO_WEIGHTING={ctx.settings.weighting} is not available in stage 5; "
+            f"use one of {', '.join(_SCORES)}"
         )
 
 
-def _row(o: Any) -> tuple[Any, ...]:
-    return (
-        o["as_of_date"],
-        o["ticker"],
-        o["company_name"],
-        o["sector"],
-        round(o["market_cap"]),
-        o["market_cap_estimated"],
-        100 * o["r"],
-        True,
-        o["rank"],
-        o["portfolio_weight"],
-        o["allocation_reason"],
-        o["period"],
-        o["etf_ticker"],
-        o["etf_return_pct"],
-        o["is_point_in_time"],
-    )
+def _record(o: Any) -> dict[str, Any]:
+    """An analytics_05 row from a pick."""
+    return {
+        "as_of_date": o["as_of_date"],
+        "ticker": o["ticker"],
+        "company_name": o["company_name"],
+        "sector": o["sector"],
+        "market_cap": round(o["market_cap"]),
+        "market_cap_estimated": o["market_cap_estimated"],
+        "return_pct": 100 * o["r"],
+        "is_trending": True,
+        "rank": o["rank"],
+        "portfolio_weight": o["portfolio_weight"],
+        "allocation_reason": o["allocation_reason"],
+        "period_days": o["period"],
+        "etf_ticker": o["etf_ticker"],
+        "etf_return_pct": o["etf_return_pct"],
+        "is_point_in_time": o["is_point_in_time"],
+    }
 
 
 async def _write(
-    conn: asyncpg.Connection, as_of: date, periods: Sequence[int], rows: list[tuple[Any, ...]]
+    conn: asyncpg.Connection, as_of: date, periods: Sequence[int], records: list[dict[str, Any]]
 ) -> int:
     for period in periods:
-        keep = [r[1] for r in rows if r[11] == period]
+        keep = [r["ticker"] for r in records if r["period_days"] == period]
         await conn.execute(
             "DELETE FROM analytics_05_portfolio_allocation "
             "WHERE as_of_date = $1 AND period_days = $2 AND NOT (ticker = ANY($3::text[]))",
@@ -369,6 +407,7 @@ async def _write(
             period,
             keep,
         )
+    rows = [tuple(r[c] for c in ALLOCATION_TABLE.columns) for r in records]
     return await upsert(conn, ALLOCATION_TABLE, rows)
 
 
@@ -415,27 +454,40 @@ def run_allocation(ctx: StageContext, as_of: date) -> StageResult:
         log.info("stage 5: %s: every portfolio is empty", reason)
         return StageResult(rows=0, details={"reason": reason, "trending": []})
     holdings = read_table(spark, url, HOLDINGS).where(F.col("etf_ticker").isin(etfs)).cache()
-    tickers = [r[0] for r in holdings.select("holding_ticker").distinct().collect()]
-    first = lookback_start(as_of, max(PERIODS))
-    stocks = stock_bars(
-        read_table(spark, url, STOCK_PRICES).where(
-            F.col("ticker").isin(tickers) & F.col("trade_date").between(first, as_of)
+    try:
+        tickers = [r[0] for r in holdings.select("holding_ticker").distinct().collect()]
+        first = lookback_start(as_of, max(PERIODS))
+        stocks = stock_bars(
+            read_table(spark, url, STOCK_PRICES).where(
+                F.col("ticker").isin(tickers) & F.col("trade_date").between(first, as_of)
+            )
         )
-    )
-    fundamentals = read_table(spark, url, FUNDAMENTALS).where(F.col("ticker").isin(tickers))
-    trend = spark.createDataFrame(
-        trend_rows,
-        "etf_ticker string, as_of_date date, period int, return_pct double, is_trending boolean",
-    )
-    outcomes = allocation_outcomes(
-        trend, holdings, stocks, fundamentals, [as_of], PERIODS, trend_period
-    ).collect()
-    holdings.unpersist()
-    rows = [_row(o) for o in outcomes if o["status"] == PICKED]
+        fundamentals = read_table(spark, url, FUNDAMENTALS).where(F.col("ticker").isin(tickers))
+        trend = spark.createDataFrame(
+            trend_rows,
+            "etf_ticker string, as_of_date date, period int, return_pct double, "
+            "is_trending boolean",
+        )
+        outcomes = allocation_outcomes(
+            trend,
+            holdings,
+            stocks,
+            fundamentals,
+            [as_of],
+            PERIODS,
+            trend_period,
+            settings.weighting,
+            settings.max_weight,
+        ).collect()
+    finally:
+        holdings.unpersist()
+    records = [_record(o) for o in outcomes if o["status"] == PICKED]
     notes = [n for o in outcomes if (n := _log_outcome(as_of, o))]
-    in_transaction(url, lambda conn: _write(conn, as_of, PERIODS, rows))
-    per_period = {str(p): sorted(str(r[1]) for r in rows if r[11] == p) for p in PERIODS}
-    log.info("stage 5 for %s: %d rows from %d trending ETFs", as_of, len(rows), len(etfs))
+    in_transaction(url, lambda conn: _write(conn, as_of, PERIODS, records))
+    picks = {
+        str(p): sorted(str(r["ticker"]) for r in records if r["period_days"] == p) for p in PERIODS
+    }
+    log.info("stage 5 for %s: %d rows from %d trending ETFs", as_of, len(records), len(etfs))
     return StageResult(
-        rows=len(rows), details={"trending": etfs, "picks": per_period, "nothing": notes}
+        rows=len(records), details={"trending": etfs, "picks": picks, "nothing": notes}
     )

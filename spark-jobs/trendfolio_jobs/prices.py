@@ -1,9 +1,15 @@
 """The price rules of SPEC §1 as pure DataFrame → DataFrame functions, for many dates at once.
 
-Frames used here:
-- bars: ``ticker, trade_date, close, adj_close`` (one row per ticker and day, prices as doubles);
+Frames in:
+- bars: ``ticker, trade_date, close, adj_close`` (one row per ticker and day) and any columns
+  to carry along with the bar;
 - sessions: ``session, session_idx`` (every NYSE session of a range, numbered consecutively);
-- as_of: ``as_of_date`` (the as-of dates D, each a session of ``sessions``).
+- as_of: ``as_of_date`` (the as-of dates D, each a session of ``sessions``);
+- fundamentals: shaped like collected_07; quotes: ``ticker, as_of_date, close, currency``.
+
+Frames out: price → ``ticker, session, session_idx, bar_date, close, adj_close, ...``;
+r_p → ``ticker, as_of_date, period, r, price_basis``;
+mcap → ``ticker, as_of_date, market_cap, market_cap_estimated``.
 """
 
 from __future__ import annotations
@@ -43,87 +49,77 @@ def as_of_frame(spark: SparkSession, dates: Sequence[date]) -> DataFrame:
 
 
 def price(bars: DataFrame, sessions: DataFrame) -> DataFrame:
-    """price(T, s): the bar of T on the latest session ≤ s that has one, at most 3 sessions back.
-
-    One row per ticker of ``bars`` and session of ``sessions`` where the price is defined:
-    ``ticker, session, session_idx, bar_date, close, adj_close`` (both closes of that one bar).
+    """price(T, s) per ticker and session where defined: the latest bar ≤ s, at most 3 sessions
+    old, with all its columns.
     """
-    on_sessions = bars.join(
-        sessions.withColumnRenamed("session", "trade_date"), "trade_date"
-    ).select(
-        "ticker",
-        "session_idx",
-        F.struct(
+    extras = [c for c in bars.columns if c not in ("ticker", "trade_date", "close", "adj_close")]
+    by_ticker = Window.partitionBy("ticker").orderBy("session_idx")
+    stale_limit = F.col("session_idx") + MAX_STALE_SESSIONS
+    next_bar = F.col("next_bar")
+    # a bar serves its own session and the following ones until the next bar or the limit
+    last_served = F.greatest(
+        F.col("session_idx"),
+        F.when(next_bar.isNull(), stale_limit).otherwise(F.least(stale_limit, next_bar - 1)),
+    )
+    served = (
+        bars.join(F.broadcast(sessions.withColumnRenamed("session", "trade_date")), "trade_date")
+        .withColumn("next_bar", F.lead("session_idx").over(by_ticker))
+        .select(
+            "ticker",
             F.col("trade_date").alias("bar_date"),
             F.col("close").cast("double").alias("close"),
             F.col("adj_close").cast("double").alias("adj_close"),
-        ).alias("bar"),
+            *extras,
+            F.explode(F.sequence(F.col("session_idx"), last_served)).alias("session_idx"),
+        )
     )
-    grid = bars.select("ticker").distinct().crossJoin(sessions)
-    recent = (
-        Window.partitionBy("ticker").orderBy("session_idx").rangeBetween(-MAX_STALE_SESSIONS, 0)
-    )
-    return (
-        grid.join(on_sessions, ["ticker", "session_idx"], "left")
-        .withColumn("bar", F.last("bar", ignorenulls=True).over(recent))
-        .where(F.col("bar").isNotNull())
-        .select("ticker", "session", "session_idx", "bar.bar_date", "bar.close", "bar.adj_close")
+    return served.join(F.broadcast(sessions), "session_idx").select(
+        "ticker", "session", "session_idx", "bar_date", "close", "adj_close", *extras
     )
 
 
-def r_p(
-    prices: DataFrame, sessions: DataFrame, as_of: DataFrame, periods: Sequence[int]
-) -> DataFrame:
-    """r_P(T, D) = price(T, D) / price(T, s0) − 1, s0 the P-th session before D.
-
-    Adjusted closes when both ends have one, else raw closes for both (``price_basis``).
-    One row per ticker, D and P where both prices are defined:
-    ``ticker, as_of_date, period, r, price_basis``; an undefined return has no row.
+def r_p(prices: DataFrame, as_of: DataFrame, periods: Sequence[int]) -> DataFrame:
+    """r_P(T, D) = price(T, D) / price(T, s0) − 1 on adjusted closes when both ends have one, else
+    raw; undefined → no row.
     """
-    spark = prices.sparkSession
-    dates = as_of.join(sessions.withColumnRenamed("session", "as_of_date"), "as_of_date").crossJoin(
-        spark.createDataFrame([(p,) for p in periods], "period int")
+    by_ticker = Window.partitionBy("ticker").orderBy("session_idx")
+    start_of = [
+        F.struct(
+            F.lit(p).alias("period"),
+            F.first(F.struct("close", "adj_close"))
+            .over(by_ticker.rangeBetween(-p, -p))
+            .alias("s0"),
+        )
+        for p in periods
+    ]
+    both_adjusted = F.col("adj_close").isNotNull() & F.col("p.s0.adj_close").isNotNull()
+    ratio = F.when(both_adjusted, F.col("adj_close") / F.col("p.s0.adj_close")).otherwise(
+        F.col("close") / F.col("p.s0.close")
     )
-    end = prices.select(
-        "ticker",
-        F.col("session_idx").alias("end_idx"),
-        F.col("close").alias("end_close"),
-        F.col("adj_close").alias("end_adj"),
-    )
-    start = prices.select(
-        "ticker",
-        F.col("session_idx").alias("start_idx"),
-        F.col("close").alias("start_close"),
-        F.col("adj_close").alias("start_adj"),
-    )
-    both_adjusted = F.col("end_adj").isNotNull() & F.col("start_adj").isNotNull()
     return (
-        dates.withColumn("start_idx", F.col("session_idx") - F.col("period"))
-        .join(end, F.col("session_idx") == F.col("end_idx"))
-        .join(start, ["ticker", "start_idx"])
+        prices.select(
+            "ticker",
+            F.col("session").alias("as_of_date"),
+            "close",
+            "adj_close",
+            F.array(*start_of).alias("starts"),
+        )
+        .join(F.broadcast(as_of.select("as_of_date")), "as_of_date")
+        .select("ticker", "as_of_date", "close", "adj_close", F.explode("starts").alias("p"))
+        .where(F.col("p.s0").isNotNull())
         .select(
             "ticker",
             "as_of_date",
-            "period",
-            (
-                F.when(both_adjusted, F.col("end_adj") / F.col("start_adj")).otherwise(
-                    F.col("end_close") / F.col("start_close")
-                )
-                - F.lit(1.0)
-            ).alias("r"),
+            F.col("p.period").alias("period"),
+            (ratio - F.lit(1.0)).alias("r"),
             F.when(both_adjusted, F.lit("adj")).otherwise(F.lit("raw")).alias("price_basis"),
         )
     )
 
 
 def mcap(fundamentals: DataFrame, quotes: DataFrame) -> DataFrame:
-    """mcap(T, D): the latest market cap dated ≤ D, else an estimate flagged as such.
-
-    The estimate is close(T, D) × the latest shares outstanding dated ≤ D (else the earliest
-    known). ``fundamentals`` is shaped like ``collected_07_stock_fundamentals``; ``quotes`` has
-    ``ticker, as_of_date, close, currency`` (close(T, D) or null). A quote in another currency
-    than USD gets no market cap: no FX rate is known, and amounts are never mixed unconverted.
-    Returns one row per quote: ``ticker, as_of_date, market_cap, market_cap_estimated``.
+    """mcap(T, D) per quote: the latest cap dated ≤ D, else close × shares (≤ D, else earliest)
+    flagged estimated; non-USD → null.
     """
     obs = fundamentals.select(
         "ticker",

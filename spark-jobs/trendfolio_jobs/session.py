@@ -22,11 +22,11 @@ SHUFFLE_PARTITIONS = 4
 _LOG4J2 = """\
 rootLogger.level = warn
 rootLogger.appenderRef.stderr.ref = stderr
-appender.console.type = Console
-appender.console.name = stderr
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 logger.hadoop.name = org.apache.hadoop.util.NativeCodeLoader
 logger.hadoop.level = error
 """
@@ -52,10 +52,36 @@ def get_spark(settings: Settings) -> SparkSession:
 
 
 def start_in_background(settings: Settings) -> threading.Thread:
-    """Start the session in a daemon thread so the JVM warms up while other stages run."""
-    thread = threading.Thread(target=get_spark, args=(settings,), name="spark-start", daemon=True)
+    """Start and warm up the session in a daemon thread while other (I/O-bound) stages run."""
+    thread = threading.Thread(target=_start_warm, args=(settings,), name="spark-start", daemon=True)
     thread.start()
     return thread
+
+
+def _start_warm(settings: Settings) -> None:
+    try:
+        warm_up(get_spark(settings))
+    except Exception:  # a failed warm-up only costs time: the stage itself will report
+        log.warning("Spark warm-up failed", exc_info=True)
+
+
+def warm_up(spark: SparkSession) -> None:
+    """Run a tiny job through the operators the stages use (JIT, codegen, Python workers)."""
+    import pandas as pd
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    frame = spark.createDataFrame(
+        [("A", 1, 1.0), ("A", 2, 2.0), ("B", 1, 3.0)], "ticker string, idx int, close double"
+    )
+    by_ticker = Window.partitionBy("ticker").orderBy("idx")
+    (
+        frame.withColumn("prev", F.first("close").over(by_ticker.rangeBetween(-1, -1)))
+        .join(F.broadcast(frame.select("ticker").distinct()), "ticker")
+        .groupBy("ticker")
+        .applyInPandas(lambda g: pd.DataFrame(g[["ticker", "idx"]]), "ticker string, idx int")
+        .collect()
+    )
 
 
 def stop_spark() -> None:
@@ -98,7 +124,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": str(SHUFFLE_PARTITIONS),
-        "spark.default.parallelism": str(SHUFFLE_PARTITIONS),
+        # small local frames (dates, periods) in one partition: no cartesian blow-up of tasks
+        "spark.default.parallelism": "1",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.driver.extraJavaOptions": " ".join(java_options),
@@ -115,7 +142,6 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # A cluster's executors must reach the driver, so only local mode is pinned to loopback.
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
-        conf["spark.pyspark.python"] = sys.executable
     return conf
 
 
@@ -123,6 +149,8 @@ def _build(settings: Settings) -> SparkSession:
     conf = spark_conf(settings)
     if _is_local(conf["spark.master"]):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers must be this interpreter (the venv), not whatever "python3" is on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)

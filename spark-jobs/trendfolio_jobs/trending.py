@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from trendfolio.calendar import require_session
 from trendfolio.config import Settings
 from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.errors import TrendfolioError
 from trendfolio.pipeline import PERIODS, StageContext, StageResult
 from trendfolio_jobs.io import in_transaction, read_table, rows_of
 from trendfolio_jobs.prices import as_of_frame, lookback_start, price, r_p, sessions_frame
@@ -61,17 +62,14 @@ def trending_etfs(
     threshold: float,
     periods: Sequence[int],
 ) -> DataFrame:
-    """One row per ETF of ``tickers``, as-of date and period, shaped like analytics_03.
-
-    ``rank`` orders the ETFs with a defined return, best first (ties: ticker);
-    ``is_trending`` = r > r(reference) and r > ``threshold``, never for the reference itself
-    and never when either return is undefined.
+    """analytics_03 rows: return, reference return, rank among defined returns and ``is_trending``
+    per ETF, date and period.
     """
     spark = returns.sparkSession
     grid = (
         spark.createDataFrame([(t,) for t in tickers], "etf_ticker string")
-        .crossJoin(as_of.select("as_of_date"))
-        .crossJoin(spark.createDataFrame([(p,) for p in periods], "period int"))
+        .crossJoin(F.broadcast(as_of.select("as_of_date")))
+        .crossJoin(F.broadcast(spark.createDataFrame([(p,) for p in periods], "period int")))
     )
     etf_returns = returns.withColumnRenamed("ticker", "etf_ticker")
     ref_returns = returns.where(F.col("ticker") == reference).select(
@@ -113,7 +111,7 @@ def trending_for_dates(
     spark = bars.sparkSession
     sessions = sessions_frame(spark, lookback_start(min(dates), max(periods)), max(dates))
     as_of = as_of_frame(spark, dates)
-    returns = r_p(price(bars, sessions), sessions, as_of, periods)
+    returns = r_p(price(bars, sessions), as_of, periods)
     return trending_etfs(returns, as_of, tickers, reference, threshold, periods)
 
 
@@ -147,8 +145,13 @@ def run_trending(ctx: StageContext, as_of: date) -> StageResult:
         bars, [as_of], tickers, ctx.universe.reference, settings.trend_threshold, periods
     )
     rows = rows_of(result, TRENDING_TABLE.columns)
-    in_transaction(ctx.database_url, lambda conn: _write(conn, as_of, rows, tickers))
     records = [dict(zip(TRENDING_TABLE.columns, r, strict=True)) for r in rows]
+    if all(r["return_pct"] is None for r in records):
+        raise TrendfolioError(
+            f"stage 3 for {as_of}: no ETF of universe {ctx.universe.name} has the prices for "
+            f"any return in {ETF_PRICES}; run stages 1 and 2 (ETF prices) first"
+        )
+    in_transaction(ctx.database_url, lambda conn: _write(conn, as_of, rows, tickers))
     trending = {
         str(p): sorted(
             str(r["etf_ticker"]) for r in records if r["period"] == p and r["is_trending"]

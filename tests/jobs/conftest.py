@@ -1,23 +1,40 @@
-"""Fixtures for the Spark jobs: one local Spark session for the whole test run."""
+"""Fixtures for the Spark jobs: one local Spark session for the run, stage contexts, rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 from pyspark.sql import SparkSession
 
 from trendfolio.config import Settings
+from trendfolio.pipeline import StageContext
+from trendfolio.universe import Universe, parse_universe
 from trendfolio_jobs.session import get_spark, stop_spark
 
 REPO = Path(__file__).resolve().parents[2]
+SMALL_UNIVERSE = """ticker,is_benchmark,is_reference,sector_name,name
+SPY,true,true,,SPDR S&P 500 ETF Trust
+XLK,false,false,Technology,Technology Select Sector SPDR Fund
+XLF,false,false,Financial,Financial Select Sector SPDR Fund
+"""
 
 
 @pytest.fixture(scope="session")
 def spark_settings() -> Settings:
-    """Settings whose home is the checkout's ``.trendfolio``, so the JDBC jar is resolved once."""
-    return Settings(home=REPO / ".trendfolio", spark_master=None)
+    """Local Spark and the rules' defaults; the home (``TRENDFOLIO_HOME``) keeps the JDBC jar."""
+    home = Settings().home
+    return Settings(
+        home=home if home.is_absolute() else REPO / home,
+        spark_master=None,
+        trend_period=20,
+        trend_threshold=0.0,
+        max_weight=None,
+        weighting="score",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +42,50 @@ def spark(spark_settings: Settings) -> Iterator[SparkSession]:
     """A local Spark session shared by every test of the run."""
     yield get_spark(spark_settings)
     stop_spark()
+
+
+@pytest.fixture
+def small_universe() -> Universe:
+    """SPY (the reference), XLK and XLF."""
+    return parse_universe("small", SMALL_UNIVERSE)
+
+
+@pytest.fixture
+def stage_context(
+    spark: SparkSession, spark_settings: Settings, db_url: str
+) -> Callable[[Universe], StageContext]:
+    """A stage context on the test's fresh database (Spark already started)."""
+
+    def make(universe: Universe) -> StageContext:
+        return StageContext(spark_settings, universe, db_url, "test")
+
+    return make
+
+
+class Db:
+    """Set-up and checks on the test's database, with plain asyncpg."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+        finally:
+            await conn.close()
+
+    async def fetch(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(self.url)
+        try:
+            return [tuple(r) for r in await conn.fetch(query, *args)]
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+def db(db_url: str) -> Db:
+    """Helpers on the test's fresh database."""
+    return Db(db_url)

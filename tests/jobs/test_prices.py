@@ -9,7 +9,10 @@ from pyspark.sql import SparkSession
 
 from trendfolio_jobs.prices import as_of_frame, mcap, price, r_p, sessions_frame
 
-pytestmark = pytest.mark.spark
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
 
 BARS = "ticker string, trade_date date, close double, adj_close double"
 
@@ -67,7 +70,7 @@ def test_r_p_for_several_dates_adjusted_or_raw(spark: SparkSession) -> None:
     as_of = as_of_frame(spark, [d("2026-07-07"), d("2026-07-08")])
     got = sorted(
         (r.ticker, r.as_of_date, r.period, r.r, r.price_basis)
-        for r in r_p(price(bars, sessions), sessions, as_of, [2]).collect()
+        for r in r_p(price(bars, sessions), as_of, [2]).collect()
     )
     assert got == [
         # s0 of 07-07 is 07-02 and of 07-08 is 07-06 (two sessions back)
@@ -92,9 +95,7 @@ def test_r_p_over_several_periods(spark: SparkSession) -> None:
     )
     sessions = sessions_frame(spark, d("2026-06-25"), d("2026-07-08"))
     as_of = as_of_frame(spark, [d("2026-07-08")])
-    got = sorted(
-        (r.period, r.r) for r in r_p(price(bars, sessions), sessions, as_of, [1, 2, 4]).collect()
-    )
+    got = sorted((r.period, r.r) for r in r_p(price(bars, sessions), as_of, [1, 2, 4]).collect())
     # s0: P=1 → 07-07 (price of 07-06), P=2 → 07-06, P=4 → 07-01
     assert got == [(1, 0.19999999999999996), (2, 0.19999999999999996), (4, 0.5)]
 

@@ -230,6 +230,7 @@ class PgServer:
     def stop(self, mode: str = "fast") -> None:
         if self.pid() is None:
             return
+        self._prepare_permissions()
         self._run([_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", mode, "stop"])
 
     def url(self, database: str = DATABASE) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import asyncpg
@@ -22,9 +23,10 @@ from trendfolio.messages import (
     Message,
     StockDaily,
     StockFundamental,
+    is_ticker,
 )
 from trendfolio.pipeline import HISTORY_CALENDAR_DAYS, StageContext, StageResult
-from trendfolio.sources.base import DailyBar, Source
+from trendfolio.sources.base import DailyBar, Holding, Source
 from trendfolio_collector.progress import track
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,21 @@ def _stock_messages(
     return out
 
 
+def _valid_holdings(etf: str, as_of: date, holdings: Sequence[Holding]) -> list[Holding]:
+    """The snapshot's holdings that have a ticker (cash and futures lines do not), once each."""
+    kept: dict[str, Holding] = {}
+    for h in sorted(holdings, key=lambda h: -h.weight):
+        if not is_ticker(h.holding):
+            log.info("stage 4 for %s: %s holding %r (weight %.4g) has no ticker; left out",
+                     as_of, etf, h.holding, h.weight)
+        elif h.holding in kept:
+            log.warning("stage 4 for %s: %s lists %s twice; the larger weight is kept",
+                        as_of, etf, h.holding)
+        else:
+            kept[h.holding] = h
+    return list(kept.values())
+
+
 async def stage_holdings(ctx: StageContext, as_of: date, source: Source, bus: Bus) -> StageResult:
     """Stage 4: for each ETF trending at D, its snapshot and its top holdings' data."""
     conn = await asyncpg.connect(ctx.database_url)
@@ -180,7 +197,7 @@ async def stage_holdings(ctx: StageContext, as_of: date, source: Source, bus: Bu
         if not trending:
             log.info("stage 4 for %s: no ETF is trending, nothing to collect", as_of)
             return StageResult(skipped=True, details={"reason": "no ETF trending"})
-        snapshots = []
+        snapshots: list[list[Holding]] = []
         without: list[str] = []
         for etf in trending:
             snap = await asyncio.to_thread(source.holdings, etf, as_of)
@@ -188,7 +205,12 @@ async def stage_holdings(ctx: StageContext, as_of: date, source: Source, bus: Bu
                 log.warning("stage 4 for %s: %s is trending but has no holdings", as_of, etf)
                 without.append(etf)
                 continue
-            snapshots.append(snap)
+            valid = _valid_holdings(etf, as_of, snap.holdings)
+            if not valid:
+                log.warning("stage 4 for %s: no holding of %s has a ticker", as_of, etf)
+                without.append(etf)
+                continue
+            snapshots.append(valid)
             await bus.publish(
                 EtfHoldings(
                     etf_ticker=etf,
@@ -202,11 +224,11 @@ async def stage_holdings(ctx: StageContext, as_of: date, source: Source, bus: Bu
                             holding_name=h.name[:255] if h.name else None,
                             currency=h.currency,
                         )
-                        for h in snap.holdings
+                        for h in valid
                     ],
                 )
             )
-        stocks = sorted({h.holding for s in snapshots for h in top_by_weight(s.holdings)})
+        stocks = sorted({h.holding for valid in snapshots for h in top_by_weight(valid)})
         windows = await _fetch_windows(conn, "collected_06_daily_stock_history", stocks, as_of)
     finally:
         await conn.close()

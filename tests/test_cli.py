@@ -1,0 +1,87 @@
+"""The `trendfolio` command as a user runs it: exit codes, and a whole run on real data."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "trendfolio.cli"]
+
+
+def _cli(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
+    env.update(TRENDFOLIO_HOME=str(home), TRENDFOLIO_LOG_LEVEL="WARNING")
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, check=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--date", "2026-13-01"], "is not a YYYY-MM-DD date"),
+        (["run", "--date", "yesterday"], "is not a YYYY-MM-DD date"),
+        (["run", "--date", "2026-08-22"], "2026-08-22 is not a NYSE session"),
+        (["run", "--date", "2026-07-03"], "2026-07-03 is not a NYSE session"),
+        (["stage", "bogus", "--date", "2026-08-20"], "unknown stage 'bogus'"),
+        (["--source", "ftp://x", "run", "--date", "2026-08-20"], "unknown source 'ftp://x'"),
+        (["--universe", "nope", "run", "--date", "2026-08-20"], "unknown universe 'nope'"),
+        (["run", "--stages", "benchmark,oops", "--date", "2026-08-20"], "unknown stage 'oops'"),
+        (["show", "portfolio", "--period", "7"], "invalid choice"),
+        (["backfill", "--start", "2026-08-20"], "required: --end"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = _cli(*args, home=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    env = {**os.environ, "TRENDFOLIO_HOME": str(tmp_path), "TRENDFOLIO_TREND_PERIOD": "soon"}
+    proc = subprocess.run([*CLI, "show", "portfolio"], capture_output=True, text=True, env=env,
+                          check=False)
+    assert proc.returncode == 2 and "TRENDFOLIO_TREND_PERIOD" in proc.stderr
+
+
+def _show(what: str, home: Path, *extra: str) -> list[dict[str, object]]:
+    proc = _cli("show", what, "--date", "2026-08-20", "--format", "json", *extra, home=home)
+    assert proc.returncode == 0, proc.stderr
+    rows: list[dict[str, object]] = json.loads(proc.stdout)
+    return rows
+
+
+@pytest.mark.spark
+def test_run_twice_on_real_data_gives_the_same_portfolios(tmp_path: Path,
+                                                          market_2026: Path) -> None:
+    args = ["--source", f"csv:{market_2026}", "--universe", "spdr", "run", "--date", "2026-08-20"]
+    first = _cli(*args, home=tmp_path)
+    assert first.returncode == 0, first.stderr
+    portfolio = _show("portfolio", tmp_path)
+    trending = _show("trending", tmp_path)
+    second = _cli(*args, home=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert _show("portfolio", tmp_path) == portfolio
+    assert _show("trending", tmp_path) == trending
+
+    assert {r["period"] for r in trending} == {5, 10, 20}
+    assert len(trending) == 17 * 3  # every ETF of the universe, every period
+    assert {r["period_days"] for r in portfolio} == {5, 10, 20}
+    for period in (5, 10, 20):
+        rows = [r for r in portfolio if r["period_days"] == period]
+        total = math.fsum(float(r["portfolio_weight"]) for r in rows)  # type: ignore[arg-type]
+        assert abs(total - 1) < 1e-9, (period, total)
+        assert len({r["ticker"] for r in rows}) == len(rows)
+        trending_20 = {r["etf_ticker"] for r in trending if r["period"] == 20 and r["is_trending"]}
+        assert {r["etf_ticker"] for r in rows} <= trending_20
+    keys = Counter((r["ticker"], r["period_days"]) for r in portfolio)
+    assert max(keys.values()) == 1
