@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import measure  # noqa: E402
+from measure import measure
 
 REPO = Path(__file__).resolve().parents[1]
 PY = str(REPO / ".venv" / "bin" / "python")
@@ -51,16 +51,20 @@ def main() -> int:
         shutil.rmtree(home, ignore_errors=True)
     result = {
         "date": args.date, "universe": args.universe,
-        "bare_spark_s": round(bare.seconds, 2), "bare_spark_peak_gib": round(bare.peak_rss_gib, 2),
-        "run_first_s": round(first.seconds, 2), "run_first_peak_gib": round(first.peak_rss_gib, 2),
-        "run_again_s": round(second.seconds, 2), "run_again_peak_gib": round(second.peak_rss_gib, 2),
+        "bare_spark_s": round(bare.seconds, 2),
+        "bare_spark_peak_gib": round(bare.peak_rss_gib, 2),
+        "run_first_s": round(first.seconds, 2),
+        "run_first_peak_gib": round(first.peak_rss_gib, 2),
+        "run_again_s": round(second.seconds, 2),
+        "run_again_peak_gib": round(second.peak_rss_gib, 2),
         "run_over_bare_spark": round(first.seconds / bare.seconds, 2),
     }
     out = REPO / "bench" / "results" / "pipeline.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print("| measurement | wall time | peak memory |\n|---|---|---|")
-    print(f"| bare Spark session start + stop | {bare.seconds:.1f} s | {bare.peak_rss_gib:.2f} GiB |")
+    print(f"| bare Spark session start + stop | {bare.seconds:.1f} s "
+          f"| {bare.peak_rss_gib:.2f} GiB |")
     print(f"| `trendfolio run` fresh home ({args.universe}, {args.date}) | {first.seconds:.1f} s "
           f"| {first.peak_rss_gib:.2f} GiB |")
     print(f"| `trendfolio run` again (idempotent rerun) | {second.seconds:.1f} s "

@@ -268,7 +268,6 @@ async def _cmd_show(
     import asyncpg
 
     from trendfolio.db.connect import database_url
-
     from trendfolio.db.migrate import migrate
 
     table, date_col, period_col, order = SHOW_QUERIES[what]

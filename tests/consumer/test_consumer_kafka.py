@@ -229,37 +229,41 @@ async def test_poison_messages_are_dead_lettered_once_and_the_consumer_keeps_goi
     assert proc.stop() == 0, f"`trendfolio consume` did not stop cleanly:\n{proc.log_tail()}"
 
 
-async def test_a_second_consumer_joining_mid_ingest_takes_a_share_and_nothing_stalls(
+async def test_consumers_joining_mid_ingest_take_a_share_and_nothing_stalls(
     kafka: Broker, consumers: Consumers, db_url: str
 ) -> None:
-    """Scale-out (or a rolling update): a member joins while the first is writing batches.
+    """Scale-out (or a rolling update): members join while the first is writing batches.
 
-    The group rebalances under the first consumer's in-flight batch; its offset commit for a
-    partition that moved must not block it, and both members must go on consuming.
+    Each join rebalances the group under in-flight batches: an offset commit for a partition
+    that moved must not block its consumer, and every member must go on consuming and stop
+    cleanly. Large batches and two joins make a rebalance under a batch all but certain.
     """
     rng = random.Random(2)
-    messages, expected = make_bars(rng, tickers=250, days=240)  # 60,000 bars
-    first = await consumers.start(db_url, batch_size=5000, batch_ms=300)
-    await wait_for_assignment(first)
+    messages, expected = make_bars(rng, tickers=250, days=600)  # 150,000 bars
+    members = [await consumers.start(db_url, batch_size=20_000, batch_ms=300)]
+    await wait_for_assignment(members[0])
     async with Producer(kafka.bootstrap) as producer:
         await producer.send_all(messages)
-    await eventually(lambda: bar_count(db_url), lambda n: n >= 10_000, 60,
-                     "the first consumer did not start writing")
-    second = await consumers.start(db_url, batch_size=5000, batch_ms=300)
+    for threshold in (5_000, 60_000):
+        await eventually(lambda t=threshold: bar_count(db_url), lambda n, t=threshold: n >= t,
+                         90, f"the consumers did not write {threshold} bars")
+        members.append(await consumers.start(db_url, batch_size=20_000, batch_ms=300))
 
-    def stuck(proc: Any) -> str:
+    def commits(proc: Any) -> str:
         text = proc.log.read_text(errors="replace")
         failed = [line.strip() for line in text.splitlines() if "commit failed" in line]
-        return f"{len(failed)} failed offset commits, the last: {failed[-1:]}"
+        return f"pid {proc.pid}: {len(failed)} failed offset commits, the last: {failed[-1:]}"
 
     await eventually(
         lambda: committed_lag(kafka.bootstrap, consumers.group), lambda lag: lag == 0, 90,
-        lambda lag: f"{lag} messages never committed after a second member joined; first "
-                    f"consumer: {stuck(first)}; second: {stuck(second)}",
+        lambda lag: f"{lag} messages never committed after members joined; "
+                    + "; ".join(commits(p) for p in members),
     )
     await assert_bars_equal(db_url, expected)
-    for proc in (first, second):
+    for proc in members:
         assert proc.alive(), f"a consumer died:\n{proc.log_tail()}"
-    assert "batch of" in second.log.read_text(errors="replace"), "the second member got no work"
-    for proc in (first, second):
-        assert proc.stop(timeout=30) == 0, f"a consumer did not stop cleanly:\n{proc.log_tail()}"
+    for proc in members:
+        assert proc.stop(timeout=30) == 0, (
+            f"a consumer did not stop within 30 s of SIGTERM ({commits(proc)}):\n"
+            f"{proc.log_tail()}"
+        )
