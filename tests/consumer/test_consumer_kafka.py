@@ -229,6 +229,11 @@ async def test_poison_messages_are_dead_lettered_once_and_the_consumer_keeps_goi
     assert proc.stop() == 0, f"`trendfolio consume` did not stop cleanly:\n{proc.log_tail()}"
 
 
+async def _bars_at_least(url: str, rows: int) -> None:
+    await eventually(lambda: bar_count(url), lambda n: n >= rows, 90,
+                     f"the consumers did not write {rows} bars")
+
+
 async def test_consumers_joining_mid_ingest_take_a_share_and_nothing_stalls(
     kafka: Broker, consumers: Consumers, db_url: str
 ) -> None:
@@ -245,8 +250,7 @@ async def test_consumers_joining_mid_ingest_take_a_share_and_nothing_stalls(
     async with Producer(kafka.bootstrap) as producer:
         await producer.send_all(messages)
     for threshold in (5_000, 60_000):
-        await eventually(lambda t=threshold: bar_count(db_url), lambda n, t=threshold: n >= t,
-                         90, f"the consumers did not write {threshold} bars")
+        await _bars_at_least(db_url, threshold)
         members.append(await consumers.start(db_url, batch_size=20_000, batch_ms=300))
 
     def commits(proc: Any) -> str:
