@@ -221,6 +221,7 @@ async def _cmd_consume(settings: Settings, metrics_port: int) -> int:
         settings.kafka_group,
         settings.consumer_batch_size,
         settings.consumer_batch_ms,
+        instance_id=settings.kafka_instance_id,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     readonly_database_url: SecretStr | None = None
     kafka_bootstrap: str | None = None
     kafka_group: str = "trendfolio-consumer"
+    # Static group membership (e.g. the pod name of a StatefulSet): unique per running consumer.
+    kafka_instance_id: str | None = None
     spark_master: str | None = None
     source: str = "yfinance"
     universe: str = "seed"

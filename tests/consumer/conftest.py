@@ -365,7 +365,11 @@ class Consumers:
     started: list[ConsumerProcess] = field(default_factory=list)
 
     async def start(
-        self, database_url: str, batch_size: int = 5000, batch_ms: int = 500
+        self,
+        database_url: str,
+        batch_size: int = 5000,
+        batch_ms: int = 500,
+        instance_id: str | None = None,
     ) -> ConsumerProcess:
         """Start one more ``trendfolio consume``; the first start begins at the topics' end.
 
@@ -385,6 +389,8 @@ class Consumers:
             TRENDFOLIO_LOG_LEVEL="INFO",
             COLUMNS="240",  # the rich log handler wraps at the console width
         )
+        if instance_id is not None:
+            env["TRENDFOLIO_KAFKA_INSTANCE_ID"] = instance_id
         log = self.workdir / f"consumer-{len(self.started)}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(

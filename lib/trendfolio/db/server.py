@@ -242,6 +242,8 @@ class PgServer:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # Sockets of the previous server left in TIME_WAIT must not move the server elsewhere.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -50,6 +50,7 @@ class Consumer:
         batch_size: int = 5000,
         batch_ms: int = 500,
         on_batch: Callable[[BatchResult], None] | None = None,
+        instance_id: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.database_url = database_url
@@ -57,6 +58,7 @@ class Consumer:
         self.batch_size = batch_size
         self.batch_ms = batch_ms
         self.on_batch = on_batch
+        self.instance_id = instance_id
         self._stop = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self.total = BatchResult()
@@ -93,19 +95,23 @@ class Consumer:
 
     async def _commit(self, consumer: Any, batch: list[RawRecord]) -> None:
         from aiokafka import TopicPartition
-        from aiokafka.errors import CommitFailedError, KafkaError
+        from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
         offsets: dict[Any, int] = {}
         for r in batch:
             tp = TopicPartition(r.topic, r.partition)
             offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
         delay = 0.5
-        while True:
-            try:
-                await consumer.commit(offsets)
+        while not self._stop.is_set():
+            # Partitions that moved to another member in a rebalance are its to commit now;
+            # it re-reads those records, and the upserts make the replay harmless.
+            mine = {tp: o for tp, o in offsets.items() if tp in consumer.assignment()}
+            if not mine:
                 return
-            except CommitFailedError as exc:
-                # The group rebalanced: another member re-reads these; the upserts make it safe.
+            try:
+                await consumer.commit(mine)
+                return
+            except (CommitFailedError, IllegalStateError) as exc:
                 log.warning(
                     "offset commit lost to a rebalance (%s); messages will be replayed", exc
                 )
@@ -161,8 +167,11 @@ class Consumer:
             max_poll_records=self.batch_size,
             fetch_max_bytes=64 << 20,
             max_partition_fetch_bytes=16 << 20,
-            session_timeout_ms=30_000,
-            heartbeat_interval_ms=3_000,
+            # Static membership: a restarted member with the same id gets its partitions back
+            # at once instead of waiting for its old session to expire.
+            group_instance_id=self.instance_id,
+            session_timeout_ms=20_000,
+            heartbeat_interval_ms=2_000,
             max_poll_interval_ms=600_000,
         )
         await consumer.start()
