@@ -103,3 +103,18 @@ async def test_stock_bars_and_fundamentals_merge_without_losing_values(db_url: s
                                "FROM collected_06_daily_stock_history")
     assert tuple(hist) == ("Apple Inc.", "Technology", 3_700_000_000_000)
     await conn.close()
+
+
+async def test_changes_stay_right_when_bars_arrive_out_of_order(db_url: str) -> None:
+    conn = await asyncpg.connect(db_url)
+    await write_batch(conn, _records([_bar("SPY", 20, 120.0), _bar("SPY", 17, 100.0)]))
+    await write_batch(conn, _records([_bar("SPY", 18, 110.0)]))  # a late fill in between
+    await write_batch(conn, _records([_bar("SPY", 19, 99.0), _bar("SPY", 21, 132.0)]))
+    rows = await conn.fetch("SELECT trade_date, price_change_percent "
+                            "FROM collected_01_daily_etf_ohlc ORDER BY trade_date")
+    expected = [None, 10.0, -10.0, 100 * (120 / 99 - 1), 10.0]
+    got = [None if r[1] is None else float(r[1]) for r in rows]
+    assert [r[0].day for r in rows] == [17, 18, 19, 20, 21]
+    assert got[0] is None
+    assert all(abs(g - e) < 1e-6 for g, e in zip(got[1:], expected[1:], strict=True)), got
+    await conn.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.db.writes import TableSpec, conflict_action, stage, upsert
 from trendfolio.messages import (
     EtfDaily,
     EtfHoldings,
@@ -177,7 +177,7 @@ async def _write_snapshot(conn: asyncpg.Connection, snap: EtfHoldings) -> int:
     return await upsert(conn, HOLDINGS, rows)
 
 
-async def _refresh_changes(conn: asyncpg.Connection, table: str, tickers: set[str]) -> None:
+async def _refresh_changes(conn: asyncpg.Connection, table: str, tickers: list[str]) -> None:
     """Recompute ``price_change_percent`` (close vs the previous stored bar) for ``tickers``."""
     await conn.execute(
         f"""UPDATE {table} t SET price_change_percent = c.pct
@@ -185,21 +185,72 @@ async def _refresh_changes(conn: asyncpg.Connection, table: str, tickers: set[st
                          OVER (PARTITION BY ticker ORDER BY trade_date) - 1))::numeric, 6) AS pct
                   FROM {table} WHERE ticker = ANY($1::text[])) c
             WHERE t.id = c.id AND t.price_change_percent IS DISTINCT FROM c.pct""",
-        sorted(tickers),
+        tickers,
     )
+
+
+async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[tuple[object, ...]]
+                      ) -> int:
+    """Upsert daily bars with ``price_change_percent`` computed in the same statement.
+
+    The change is taken against the previous bar in the batch or, for a ticker's first bar in
+    the batch, its latest stored bar before it, so each row is written once. Only a ticker
+    whose stored bars interleave with or follow the batch (a replay, a late fill) needs the
+    whole-history refresh afterwards.
+    """
+    if not rows:
+        return 0
+    staging = await stage(conn, spec, rows)
+    table = spec.name
+    cols = ", ".join(spec.columns)
+    b_cols = ", ".join(f"b.{c}" for c in spec.columns)
+    result = await conn.execute(
+        f"""WITH b AS (
+                SELECT DISTINCT ON (ticker, trade_date) {cols} FROM {staging}
+                ORDER BY ticker, trade_date, _seq DESC),
+            first AS (SELECT ticker, min(trade_date) AS d FROM b GROUP BY ticker),
+            prev AS (
+                SELECT f.ticker, p.trade_date, p.close_price FROM first f
+                CROSS JOIN LATERAL (
+                    SELECT trade_date, close_price FROM {table} t
+                    WHERE t.ticker = f.ticker AND t.trade_date < f.d
+                    ORDER BY trade_date DESC LIMIT 1) p),
+            u AS (
+                SELECT ticker, trade_date, close_price::numeric(18, 6) AS close_price, true AS new
+                FROM b
+                UNION ALL SELECT ticker, trade_date, close_price, false FROM prev),
+            c AS (
+                SELECT ticker, trade_date, new,
+                       round((100 * (close_price / lag(close_price)
+                             OVER (PARTITION BY ticker ORDER BY trade_date) - 1))::numeric, 6)
+                       AS pct
+                FROM u)
+            INSERT INTO {table} ({cols}, price_change_percent)
+            SELECT {b_cols}, c.pct FROM b
+            JOIN c ON c.ticker = b.ticker AND c.trade_date = b.trade_date AND c.new
+            {conflict_action(spec, extra=("price_change_percent",))}"""
+    )
+    stale = await conn.fetch(
+        f"""SELECT s.ticker FROM (
+                SELECT ticker, min(trade_date) AS d, max(trade_date) AS m,
+                       count(DISTINCT trade_date) AS n
+                FROM {staging} GROUP BY ticker) s
+            WHERE EXISTS (SELECT 1 FROM {table} t WHERE t.ticker = s.ticker AND t.trade_date > s.m)
+               OR (SELECT count(*) FROM {table} t
+                   WHERE t.ticker = s.ticker AND t.trade_date BETWEEN s.d AND s.m) > s.n"""
+    )
+    if stale:
+        await _refresh_changes(conn, table, sorted(r["ticker"] for r in stale))
+    return int(result.split()[-1])
 
 
 async def _write_rows(conn: asyncpg.Connection, rows: _Rows) -> dict[str, int]:
     written: dict[str, int] = defaultdict(int)
-    written[ETF_OHLC.name] += await upsert(conn, ETF_OHLC, rows.etf)
-    written[STOCK_HISTORY.name] += await upsert(conn, STOCK_HISTORY, rows.stock)
+    written[ETF_OHLC.name] += await upsert_bars(conn, ETF_OHLC, rows.etf)
+    written[STOCK_HISTORY.name] += await upsert_bars(conn, STOCK_HISTORY, rows.stock)
     written[FUNDAMENTALS.name] += await upsert(conn, FUNDAMENTALS, rows.fundamentals)
     for snap in rows.snapshots.values():
         written[HOLDINGS.name] += await _write_snapshot(conn, snap)
-    if rows.etf:
-        await _refresh_changes(conn, ETF_OHLC.name, {str(r[0]) for r in rows.etf})
-    if rows.stock:
-        await _refresh_changes(conn, STOCK_HISTORY.name, {str(r[0]) for r in rows.stock})
     return {k: v for k, v in written.items() if v}
 
 

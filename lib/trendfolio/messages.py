@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -147,6 +148,15 @@ _BY_TOPIC: dict[str, tuple[type[_Message], ...]] = {
 }
 
 
+_ADAPTERS: dict[str, TypeAdapter[Message]] = {
+    TOPIC_ETF_DAILY: TypeAdapter(EtfDaily),
+    TOPIC_ETF_HOLDINGS: TypeAdapter(EtfHoldings),
+    TOPIC_STOCK_DAILY: TypeAdapter(
+        Annotated[StockDaily | StockFundamental, Field(discriminator="kind")]
+    ),
+}
+
+
 def topic_of(message: Message) -> str:
     return next(t for t, kinds in _BY_TOPIC.items() if isinstance(message, kinds))
 
@@ -173,21 +183,8 @@ def decode(topic: str, raw: bytes | None) -> Message:
         raise InvalidMessage(f"unknown topic {topic!r}")
     if not raw:
         raise InvalidMessage("empty message")
-    import json
-
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidMessage(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidMessage(f"not a JSON object: {type(data).__name__}")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise InvalidMessage(f"unsupported schema_version {data.get('schema_version')!r}")
-    kind = data.get("kind")
-    model = next((k for k in kinds if k.model_fields["kind"].default == kind), None)
-    if model is None:
-        raise InvalidMessage(f"kind {kind!r} does not belong on topic {topic}")
-    try:
-        return model.model_validate_json(raw)  # type: ignore[return-value]
+        # One parse: the topic's adapter reads the JSON and picks the model by ``kind``.
+        return _ADAPTERS[topic].validate_json(raw)
     except ValidationError as err:
         raise InvalidMessage(_short(err)) from None
