@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -122,8 +123,8 @@ class Consumer:
                 delay = min(delay * 2, 10.0)
 
     def _account(self, batch: list[RawRecord], result: BatchResult) -> None:
-        for r in batch:
-            MESSAGES.labels(r.topic).inc()
+        for topic, n in Counter(r.topic for r in batch).items():
+            MESSAGES.labels(topic).inc(n)
         for table, n in result.written.items():
             ROWS_COLLECTED.labels(table).inc(n)
             self.total.written[table] = self.total.written.get(table, 0) + n
@@ -165,6 +166,7 @@ class Consumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.batch_size,
+            fetch_max_wait_ms=100,
             fetch_max_bytes=64 << 20,
             max_partition_fetch_bytes=16 << 20,
             # Static membership: a restarted member with the same id gets its partitions back
