@@ -53,11 +53,14 @@ import asyncpg  # noqa: E402
 from trendfolio.bus import KafkaBus, ensure_topics  # noqa: E402
 from trendfolio.db.migrate import migrate  # noqa: E402
 from trendfolio.db.server import PgServer  # noqa: E402
-from trendfolio.ingest import BatchResult  # noqa: E402
+from trendfolio.ingest import BatchResult, RawRecord, write_batch  # noqa: E402
 from trendfolio.messages import (  # noqa: E402
     EtfDaily,
     Message,
     StockDaily,
+    encode,
+    key_of,
+    topic_of,
 )
 from trendfolio_consumer.consumer import Consumer  # noqa: E402
 
@@ -292,7 +295,24 @@ async def bench_raw_copy(
             "price_type": price_type}
 
 
-# --------------------------------------------------------------------------- 4. profile
+async def bench_writer_alone(pg: PgServer, messages: Sequence[Message], batch_size: int
+                             ) -> dict[str, Any]:
+    """The consumer's decode + write code on the same records, without Kafka or the loop."""
+    url = await _new_database(pg)
+    records = [RawRecord(topic_of(m), 0, i, key_of(m).encode(), encode(m))
+               for i, m in enumerate(messages)]
+    conn = await asyncpg.connect(url)
+    try:
+        started = time.perf_counter()
+        rows = 0
+        for i in range(0, len(records), batch_size):
+            rows += (await write_batch(conn, records[i : i + batch_size])).rows
+        seconds = time.perf_counter() - started
+    finally:
+        await conn.close()
+    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds}
+
+
 
 
 def _machine() -> dict[str, Any]:
@@ -309,7 +329,8 @@ def _machine() -> dict[str, Any]:
 
 
 def report(args: argparse.Namespace, kp: KafkaPath, single: dict[str, Any],
-           copy: dict[str, Any], copy_f8: dict[str, Any], versions: dict[str, str]) -> str:
+           copy: dict[str, Any], copy_f8: dict[str, Any], alone: dict[str, Any],
+           versions: dict[str, str]) -> str:
     vs_single = kp.rows_per_s / single["rows_per_s"]
     vs_copy = kp.rows_per_s / copy["rows_per_s"]
     ok_rate = kp.rows_per_s >= TARGET_ROWS_PER_S
@@ -336,6 +357,8 @@ def report(args: argparse.Namespace, kp: KafkaPath, single: dict[str, Any],
         f"{copy['rows']:,} | {copy['seconds']:.2f} | {copy['rows_per_s']:,.0f} |",
         f"| raw COPY into an unindexed table (prices double precision) | "
         f"{copy_f8['rows']:,} | {copy_f8['seconds']:.2f} | {copy_f8['rows_per_s']:,.0f} |",
+        f"| the consumer's decode + write code alone, same batches, no Kafka | "
+        f"{alone['rows']:,} | {alone['seconds']:.2f} | {alone['rows_per_s']:,.0f} |",
         "",
         "| ratio | value | target | met |",
         "| --- | ---: | ---: | :---: |",
@@ -369,10 +392,12 @@ async def amain(args: argparse.Namespace) -> int:
             say(f"raw COPY: {len(messages)} rows")
             copy = await bench_raw_copy(pg, messages)
             copy_f8 = await bench_raw_copy(pg, messages, "double precision")
+            say("decode + write without Kafka")
+            alone = await bench_writer_alone(pg, messages, args.batch_size)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    text = report(args, kp, single, copy, copy_f8, versions)
+    text = report(args, kp, single, copy, copy_f8, alone, versions)
     print(text)
     result = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -387,6 +412,7 @@ async def amain(args: argparse.Namespace) -> int:
         "one_row_per_commit": single,
         "raw_copy": copy,
         "raw_copy_double_precision": copy_f8,
+        "decode_and_write_without_kafka": alone,
         "ratios": {"kafka_vs_one_row_per_commit": kp.rows_per_s / single["rows_per_s"],
                    "kafka_vs_raw_copy": kp.rows_per_s / copy["rows_per_s"],
                    "kafka_vs_raw_copy_double_precision": kp.rows_per_s / copy_f8["rows_per_s"]},
