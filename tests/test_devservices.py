@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import shutil
 import stat
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,22 +13,9 @@ from types import ModuleType
 
 import pytest
 
+from tests.support.devservices import load_devservices
+
 pytestmark = pytest.mark.kafka
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "devservices.py"
-
-
-def _load() -> ModuleType:
-    name = "trendfolio_devservices"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 def _gone(pid: int) -> bool:
     try:
@@ -42,7 +27,7 @@ def _gone(pid: int) -> bool:
 
 @pytest.fixture
 def ds() -> ModuleType:
-    module = _load()
+    module = load_devservices()
     if shutil.which("java") is None:
         pytest.skip("java is not installed (run scripts/ci-system-deps.sh)")
     if shutil.which("mvn") is None and not module.kafka_libs().is_dir():

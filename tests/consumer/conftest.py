@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
 import random
 import shutil
@@ -31,6 +30,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+from tests.support.devservices import load_devservices
 from trendfolio.bus import ensure_topics
 from trendfolio.messages import (
     TOPICS,
@@ -43,7 +43,6 @@ from trendfolio.messages import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-DEVSERVICES = REPO / "scripts" / "devservices.py"
 TRENDFOLIO = REPO / ".venv" / "bin" / "trendfolio"
 ETF_TABLE = "collected_01_daily_etf_ohlc"
 STOCK_TABLE = "collected_06_daily_stock_history"
@@ -53,19 +52,6 @@ T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- the broker
-
-
-def load_devservices() -> ModuleType:
-    """``scripts/devservices.py`` as a module (the same instance tests/test_devservices uses)."""
-    name = "trendfolio_devservices"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, DEVSERVICES)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
