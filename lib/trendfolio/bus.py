@@ -135,6 +135,44 @@ async def ensure_topics(bootstrap: str, partitions: int = 3, replication: int = 
         await admin.close()
 
 
+async def _topic_partitions(probe: Any) -> list[Any]:
+    """Every partition of the three topics, refreshing the metadata once if it is empty."""
+    from aiokafka import TopicPartition
+
+    def known() -> list[Any]:
+        return [TopicPartition(t, p) for t in TOPICS for p in (probe.partitions_for_topic(t) or ())]
+
+    tps = known()
+    if not tps:
+        await probe._client.force_metadata_update()
+        tps = known()
+    return tps
+
+
+async def _behind(probe: Any, ends: dict[Any, int]) -> int:
+    """Messages before ``ends`` that the probe's group has not committed."""
+    behind = 0
+    for tp, end in ends.items():
+        behind += max(0, end - (await probe.committed(tp) or 0))
+    return behind
+
+
+def _probe(bootstrap: str, group: str) -> Any:
+    from aiokafka import AIOKafkaConsumer
+
+    return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+
+
+async def consumer_lag(bootstrap: str, group: str) -> int:
+    """Messages now on the three topics that consumer ``group`` has not committed."""
+    probe = _probe(bootstrap, group)
+    await probe.start()
+    try:
+        return await _behind(probe, await probe.end_offsets(await _topic_partitions(probe)))
+    finally:
+        await probe.stop()
+
+
 async def wait_until_consumed(bootstrap: str, group: str, timeout_s: float = 600) -> None:
     """Block until consumer ``group`` has committed every message now on the three topics.
 
@@ -144,28 +182,15 @@ async def wait_until_consumed(bootstrap: str, group: str, timeout_s: float = 600
     import asyncio
     import time
 
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
     from trendfolio.errors import TrendfolioError
 
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    probe = _probe(bootstrap, group)
     await probe.start()
     try:
-        tps = [TopicPartition(t, p) for t in TOPICS for p in (probe.partitions_for_topic(t) or ())]
-        if not tps:
-            await probe._client.force_metadata_update()
-            tps = [
-                TopicPartition(t, p) for t in TOPICS for p in (probe.partitions_for_topic(t) or ())
-            ]
-        ends = await probe.end_offsets(tps)
+        # The ends are fixed now: later messages are not this caller's to wait for.
+        ends = await probe.end_offsets(await _topic_partitions(probe))
         deadline = time.monotonic() + timeout_s
-        while True:
-            behind = 0
-            for tp in tps:
-                committed = await probe.committed(tp) or 0
-                behind += max(0, ends[tp] - committed)
-            if behind == 0:
-                return
+        while (behind := await _behind(probe, ends)) > 0:
             if time.monotonic() > deadline:
                 raise TrendfolioError(
                     f"consumer group {group!r} is still {behind} messages behind after "

@@ -84,8 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     bf.add_argument("--end", type=_date, required=True)
     bf.add_argument("--stages", help="comma-separated stage names (default: all)")
 
-    st = sub.add_parser("stage", help="run one stage for one session (what a pod runs)")
-    st.add_argument("name", help="benchmark, sector, trending, holdings, allocation (or 1-5)")
+    from trendfolio.runner import STAGES
+
+    st = sub.add_parser(
+        "stage", help="run one stage for one session (what a pod runs)",
+        epilog="stages: " + "; ".join(f"{s.number} {s.name}: {s.description}" for s in STAGES),
+    )
+    st.add_argument("name", help="a stage name or number (see below)")
     st.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
 
     co = sub.add_parser("consume", help="consume the Kafka topics into PostgreSQL")

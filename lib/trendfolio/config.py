@@ -31,8 +31,6 @@ class Settings(BaseSettings):
     source: str = "yfinance"
     universe: str = "seed"
     api_key: SecretStr | None = None
-    api_url: str = "http://127.0.0.1:8000"
-    cors_origins: str = ""
     yahoo_rate_per_s: float = Field(default=0.5, gt=0, le=20)
     yahoo_burst: int = Field(default=3, ge=1, le=50)
     yahoo_max_tries: int = Field(default=5, ge=1, le=20)

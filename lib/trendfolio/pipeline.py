@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from trendfolio.config import Settings
+from trendfolio.metrics import STAGE_SECONDS
 from trendfolio.universe import Universe
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ async def record_run(
             f"{type(exc).__name__}: {exc}"[:4000],
         )
         raise
+    STAGE_SECONDS.labels(stage).observe(time.monotonic() - started)
     await conn.execute(
         "UPDATE pipeline_runs SET status = $2, finished_at = now(), duration_s = $3, "
         "rows_written = $4, details = $5::jsonb WHERE id = $1",

@@ -31,7 +31,7 @@ import asyncpg
 import pytest
 
 from tests.support.devservices import load_devservices
-from trendfolio.bus import ensure_topics
+from trendfolio.bus import consumer_lag, ensure_topics
 from trendfolio.messages import (
     TOPICS,
     EtfDaily,
@@ -475,21 +475,9 @@ async def commit_end_offsets(bootstrap: str, group: str) -> None:
 
 
 async def committed_lag(bootstrap: str, group: str) -> int:
-    """Messages on the three topics that ``group`` has not committed yet."""
-    from aiokafka import AIOKafkaConsumer
-
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                             enable_auto_commit=False)
-    await probe.start()
-    try:
-        tps = await _partitions(bootstrap)
-        ends = await probe.end_offsets(tps)
-        behind = 0
-        for tp in tps:
-            behind += max(0, ends[tp] - (await probe.committed(tp) or 0))
-        return behind
-    finally:
-        await probe.stop()
+    """Messages on the three topics that ``group`` has not committed yet (all topics present)."""
+    await _partitions(bootstrap)
+    return await consumer_lag(bootstrap, group)
 
 
 @contextlib.asynccontextmanager

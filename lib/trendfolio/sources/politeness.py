@@ -29,6 +29,7 @@ from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from trendfolio.errors import SourceError, SourceUnavailable
+from trendfolio.metrics import YAHOO_ERRORS, YAHOO_RETRIES
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ def retry(
         except Exception as exc:
             if not retryable(exc):
                 raise
+            YAHOO_ERRORS.labels(type(exc).__name__).inc()
             last = exc
             if try_no == policy.max_tries:
                 break
@@ -179,6 +181,7 @@ def retry(
                 policy.max_tries,
                 delay,
             )
+            YAHOO_RETRIES.inc()
             sleep(delay)
     assert last is not None  # the loop ran at least once and only breaks after a failure
     raise SourceUnavailable(
