@@ -262,6 +262,17 @@ def _java() -> str:
 # --------------------------------------------------------------------------- Kafka config
 
 
+def _cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64 that does not start with '-'.
+
+    (One in 64 would, and the storage tool's argument parser takes it for an option.)
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 def _kafka_state(kdir: Path) -> dict[str, Any]:
     """Cluster id and ports, created once and kept so the bootstrap address survives restarts."""
     path = kdir / "state.json"
@@ -270,7 +281,7 @@ def _kafka_state(kdir: Path) -> dict[str, Any]:
         return data
     port, controller_port = _free_ports(2)
     data = {
-        "cluster_id": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+        "cluster_id": _cluster_id(),
         "port": port,
         "controller_port": controller_port,
     }
@@ -347,7 +358,7 @@ def _format_storage(kdir: Path, state: dict[str, Any], base: list[str], props: P
     log = kdir / "format.log"
     cmd = [
         *base, "-Xmx256m", "kafka.tools.StorageTool", "format",
-        "-t", str(state["cluster_id"]), "-c", str(props), "--ignore-formatted",
+        f"--cluster-id={state['cluster_id']}", "-c", str(props), "--ignore-formatted",
     ]
     with log.open("wb") as out:
         proc = subprocess.run(

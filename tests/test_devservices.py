@@ -137,3 +137,10 @@ async def test_services_up_produce_consume_restart_down(ds: ModuleType, home: Pa
         assert not (home / "services" / "kafka" / "kafka.pid").exists()
     finally:
         await asyncio.to_thread(ds.down, home)
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    # One random URL-safe id in 64 starts with '-', which the storage tool took for an option.
+    ids = [load_devservices()._cluster_id() for _ in range(2000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == len(ids)

@@ -6,6 +6,7 @@ simply hands the bytes to the writer instead of a broker.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -92,15 +93,28 @@ class KafkaBus(Bus):
                 enable_idempotence=True,
                 linger_ms=20,
                 max_batch_size=1 << 20,
-                compression_type="gzip",
+                compression_type="lz4",
                 request_timeout_ms=30_000,
             )
             await self._producer.start()
         return self._producer
 
     async def _send(self, topic: str, key: bytes, value: bytes) -> None:
+        await self.send_raw(topic, value, key)
+
+    async def send_raw(
+        self, topic: str, value: bytes | None, key: bytes | None, partition: int | None = None
+    ) -> asyncio.Future[Any]:
+        """Queue one record as it is; the future resolves to its metadata once acknowledged."""
         producer = await self._start()
-        await producer.send(topic, value=value, key=key)
+        fut: asyncio.Future[Any] = await producer.send(
+            topic, value=value, key=key, partition=partition
+        )
+        return fut
+
+    async def partitions(self, topic: str) -> list[int]:
+        producer = await self._start()
+        return sorted(await producer.partitions_for(topic))
 
     async def flush(self) -> None:
         if self._producer is not None:
@@ -163,6 +177,19 @@ def _probe(bootstrap: str, group: str) -> Any:
     return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
 
 
+async def skip_to_end(bootstrap: str, group: str) -> None:
+    """Commit the topics' current end offsets for ``group``: it then reads only what follows."""
+    probe = _probe(bootstrap, group)
+    await probe.start()
+    try:
+        tps = await _topic_partitions(probe)
+        ends = await probe.end_offsets(tps)
+        probe.assign(tps)
+        await probe.commit({tp: end for tp, end in ends.items()})
+    finally:
+        await probe.stop()
+
+
 async def consumer_lag(bootstrap: str, group: str) -> int:
     """Messages now on the three topics that consumer ``group`` has not committed."""
     probe = _probe(bootstrap, group)
@@ -179,7 +206,6 @@ async def wait_until_consumed(bootstrap: str, group: str, timeout_s: float = 600
     Stages that read what earlier stages published (through Kafka and ``trendfolio consume``)
     start only after this returns; it fails with a clear message instead of waiting for ever.
     """
-    import asyncio
     import time
 
     from trendfolio.errors import TrendfolioError

@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import asyncpg
 
@@ -66,8 +67,9 @@ DEAD_LETTERS = TableSpec(
 _MAX_RAW_TEXT = 10_000
 
 
-@dataclass(frozen=True)
-class RawRecord:
+class RawRecord(NamedTuple):
+    """One record as read from a topic (a tuple: the consumer builds one per message)."""
+
     topic: str
     partition: int
     offset: int
@@ -216,7 +218,7 @@ async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[tupl
                     WHERE t.ticker = f.ticker AND t.trade_date < f.d
                     ORDER BY trade_date DESC LIMIT 1) p),
             u AS (
-                SELECT ticker, trade_date, close_price::numeric(18, 6) AS close_price, true AS new
+                SELECT ticker, trade_date, close_price, true AS new
                 FROM b
                 UNION ALL SELECT ticker, trade_date, close_price, false FROM prev),
             c AS (
@@ -254,8 +256,43 @@ async def _write_rows(conn: asyncpg.Connection, rows: _Rows) -> dict[str, int]:
     return {k: v for k, v in written.items() if v}
 
 
+class Prepared:
+    """A batch decoded and validated, ready to write: rows per table and dead letters.
+
+    Decoding is CPU work in Python and writing is work in the database, so the consumer
+    prepares the next batch while the previous one is being written.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[RawRecord] = []
+        self.rows = _Rows()
+        self.dead: list[tuple[object, ...]] = []
+
+    def add(self, records: Sequence[RawRecord]) -> None:
+        self.records.extend(records)
+        for rec in records:
+            try:
+                self.rows.add(decode(rec.topic, rec.value))
+            except InvalidMessage as bad:
+                log.warning(
+                    "dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, bad.reason
+                )
+                self.dead.append(_dead_row(rec, bad.reason))
+
+
+def prepare(records: Sequence[RawRecord]) -> Prepared:
+    prepared = Prepared()
+    prepared.add(records)
+    return prepared
+
+
 async def write_batch(conn: asyncpg.Connection, records: Sequence[RawRecord]) -> BatchResult:
-    """Validate ``records`` and write the good ones and the dead letters in one transaction.
+    """Validate ``records`` and write the good ones and the dead letters in one transaction."""
+    return await write_prepared(conn, prepare(records))
+
+
+async def write_prepared(conn: asyncpg.Connection, batch: Prepared) -> BatchResult:
+    """Write a prepared batch: the good rows and the dead letters in one transaction.
 
     A record the database itself rejects (a constraint validation did not foresee) would fail
     its whole batch for ever; then the batch is written record by record and the rejected one
@@ -263,8 +300,12 @@ async def write_batch(conn: asyncpg.Connection, records: Sequence[RawRecord]) ->
     retries the batch without committing offsets.
     """
     try:
-        return await _write_batch(conn, records)
+        async with conn.transaction():
+            written = await _write_rows(conn, batch.rows)
+            dead_count = await upsert(conn, DEAD_LETTERS, batch.dead)
+        return BatchResult(written=written, dead_lettered=dead_count if batch.dead else 0)
     except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+        records = batch.records
         if len(records) == 1:
             rec = records[0]
             async with conn.transaction():
@@ -278,20 +319,3 @@ async def write_batch(conn: asyncpg.Connection, records: Sequence[RawRecord]) ->
                 total.written[table] = total.written.get(table, 0) + n
             total.dead_lettered += one.dead_lettered
         return total
-
-
-async def _write_batch(conn: asyncpg.Connection, records: Sequence[RawRecord]) -> BatchResult:
-    rows = _Rows()
-    dead: list[tuple[object, ...]] = []
-    for rec in records:
-        try:
-            rows.add(decode(rec.topic, rec.value))
-        except InvalidMessage as bad:
-            log.warning(
-                "dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, bad.reason
-            )
-            dead.append(_dead_row(rec, bad.reason))
-    async with conn.transaction():
-        written = await _write_rows(conn, rows)
-        dead_count = await upsert(conn, DEAD_LETTERS, dead)
-    return BatchResult(written=written, dead_lettered=dead_count if dead else 0)

@@ -31,7 +31,7 @@ import asyncpg
 import pytest
 
 from tests.support.devservices import load_devservices
-from trendfolio.bus import consumer_lag, ensure_topics
+from trendfolio.bus import KafkaBus, consumer_lag, ensure_topics
 from trendfolio.messages import (
     TOPICS,
     EtfDaily,
@@ -106,37 +106,22 @@ def kafka() -> Iterator[Broker]:
 
 
 class Producer:
-    """aiokafka producer, acks=all and idempotent, keyed by ticker (holdings by ETF)."""
+    """The product's ``KafkaBus`` producer, with raw sends for hostile records."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
-        self._producer: Any = None
+        self._bus = KafkaBus(bootstrap)
 
     async def __aenter__(self) -> Producer:
-        from aiokafka import AIOKafkaProducer
-
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=10,
-            max_batch_size=1 << 20,
-            request_timeout_ms=30_000,
-        )
-        await self._producer.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._producer.stop()
+        await self._bus.close()
 
     async def send_raw(
         self, topic: str, value: bytes | None, key: bytes | None, partition: int | None = None
     ) -> asyncio.Future[Any]:
         """Queue one record; the future resolves to its RecordMetadata once acknowledged."""
-        fut: asyncio.Future[Any] = await self._producer.send(
-            topic, value=value, key=key, partition=partition
-        )
-        return fut
+        return await self._bus.send_raw(topic, value, key, partition)
 
     async def send(self, message: Message) -> asyncio.Future[Any]:
         return await self.send_raw(topic_of(message), encode(message), key_of(message).encode())
@@ -147,7 +132,7 @@ class Producer:
         return list(await asyncio.gather(*futures))
 
     async def partitions(self, topic: str) -> list[int]:
-        return sorted(await self._producer.partitions_for(topic))
+        return await self._bus.partitions(topic)
 
 
 # --------------------------------------------------------------------------- test data
@@ -175,8 +160,8 @@ def make_bars(
 ) -> tuple[list[Message], Expected]:
     """``tickers`` × ``days`` bars with distinct natural keys: half ETFs, half stocks.
 
-    Closes have two decimals, so the table's numeric(18, 6) holds them exactly and sums can be
-    compared exactly. Returned in a seeded random order that keeps each ticker's bars in date
+    Closes have two decimals, so the stored doubles read back as numeric (15 significant digits)
+    are those decimals exactly, and sums can be compared exactly. Returned in a seeded random order that keeps each ticker's bars in date
     order (the order a collector publishes them).
     """
     expected = Expected()
@@ -274,11 +259,11 @@ async def assert_bars_equal(url: str, expected: Expected) -> None:
             )
             assert total == distinct, f"{table}: {total - distinct} duplicated natural keys"
             assert total == len(want), f"{table}: {total} rows, {len(want)} produced"
-            close_sum = await conn.fetchval(f"SELECT coalesce(sum(close_price), 0) FROM {table}")
+            close_sum = await conn.fetchval(f"SELECT coalesce(sum(close_price::numeric), 0) FROM {table}")
             assert close_sum == expected.close_sum(table), (
                 f"{table}: sum(close_price) {close_sum} != produced {expected.close_sum(table)}"
             )
-            rows = await conn.fetch(f"SELECT ticker, trade_date, close_price, volume FROM {table}")
+            rows = await conn.fetch(f"SELECT ticker, trade_date, close_price::numeric AS close_price, volume FROM {table}")
             got = {(r["ticker"], r["trade_date"]): (r["close_price"], r["volume"]) for r in rows}
             missing = want.keys() - got.keys()
             extra = got.keys() - want.keys()

@@ -4,11 +4,16 @@ Batches close on a count or a time limit. A batch is written in one transaction 
 and dead letters together); only then are its offsets committed. A database outage is
 retried with backoff while holding the batch, so nothing is committed that was not written.
 Replays after a crash are harmless: every write is an upsert on the natural key.
+
+The next batch is fetched and decoded while the database writes the current one (Python and
+PostgreSQL then work on different cores); its offsets are still committed only after its own
+transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -19,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from trendfolio.bus import ensure_topics
-from trendfolio.ingest import BatchResult, RawRecord, write_batch
+from trendfolio.ingest import BatchResult, Prepared, RawRecord, write_prepared
 from trendfolio.messages import TOPICS
 from trendfolio.metrics import (
     BATCH_WRITE_SECONDS,
@@ -31,6 +36,8 @@ from trendfolio.metrics import (
 )
 
 log = logging.getLogger(__name__)
+# Records decoded per fetch, so that the batch being written gets the event loop in between.
+_DECODE_CHUNK = 1000
 _DB_ERRORS = (
     OSError,
     ConnectionError,
@@ -72,12 +79,12 @@ class Consumer:
             self._conn = await asyncpg.connect(self.database_url, timeout=10)
         return self._conn
 
-    async def _write(self, batch: list[RawRecord]) -> BatchResult:
+    async def _write(self, batch: Prepared) -> BatchResult:
         delay = 0.5
         while True:
             try:
                 started = time.perf_counter()
-                result = await write_batch(await self._connection(), batch)
+                result = await write_prepared(await self._connection(), batch)
                 BATCH_WRITE_SECONDS.observe(time.perf_counter() - started)
                 return result
             except _DB_ERRORS as exc:
@@ -85,7 +92,7 @@ class Consumer:
                 log.warning(
                     "database unavailable (%s); retrying the batch of %d in %.1fs",
                     exc,
-                    len(batch),
+                    len(batch.records),
                     delay,
                 )
                 if self._conn is not None:
@@ -134,19 +141,21 @@ class Consumer:
         if self.on_batch:
             self.on_batch(result)
 
-    async def _collect(self, consumer: Any) -> list[RawRecord]:
-        batch: list[RawRecord] = []
+    async def _collect(self, consumer: Any) -> Prepared:
+        """The next batch, decoded and validated as its records arrive."""
+        batch = Prepared()
         deadline = time.monotonic() + self.batch_ms / 1000
-        while len(batch) < self.batch_size and not self._stop.is_set():
+        while len(batch.records) < self.batch_size and not self._stop.is_set():
             remaining = deadline - time.monotonic()
-            if remaining <= 0 and batch:
+            if remaining <= 0 and batch.records:
                 break
             got = await consumer.getmany(
-                timeout_ms=max(50, int(remaining * 1000)), max_records=self.batch_size - len(batch)
+                timeout_ms=max(50, int(remaining * 1000)),
+                max_records=min(_DECODE_CHUNK, self.batch_size - len(batch.records)),
             )
             for tp, msgs in got.items():
-                batch.extend(
-                    RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value) for m in msgs
+                batch.add(
+                    [RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value) for m in msgs]
                 )
                 lag = consumer.highwater(tp)
                 if lag is not None and msgs:
@@ -178,21 +187,34 @@ class Consumer:
         )
         await consumer.start()
         log.info("consuming %s from %s as group %s", ", ".join(TOPICS), self.bootstrap, self.group)
+        writing: asyncio.Task[BatchResult] | None = None
         try:
-            while not self._stop.is_set():
-                batch = await self._collect(consumer)
-                if not batch:
+            batch = await self._collect(consumer)
+            while batch.records or not self._stop.is_set():
+                if not batch.records:
+                    batch = await self._collect(consumer)
                     continue
-                result = await self._write(batch)
-                await self._commit(consumer, batch)
-                self._account(batch, result)
+                writing = asyncio.create_task(self._write(batch))
+                # Fetch and decode the next batch while the database writes this one.
+                following = await self._collect(consumer) if not self._stop.is_set() else Prepared()
+                result = await writing
+                writing = None
+                await self._commit(consumer, batch.records)
+                self._account(batch.records, result)
                 log.info(
                     "batch of %d: %d rows, %d dead-lettered",
-                    len(batch),
+                    len(batch.records),
                     result.rows,
                     result.dead_lettered,
                 )
+                batch = following
+                if self._stop.is_set():
+                    break  # a fetched batch not yet written is not committed: it is re-read
         finally:
+            if writing is not None:
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writing
             await consumer.stop()
             if self._conn is not None:
                 await self._conn.close()
