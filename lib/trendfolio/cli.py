@@ -94,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
 
     co = sub.add_parser("consume", help="consume the Kafka topics into PostgreSQL")
-    co.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on 127.0.0.1")
+    co.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port")
+    co.add_argument("--metrics-addr", default="127.0.0.1",
+                    help="address /metrics listens on (0.0.0.0 in a container; default 127.0.0.1)")
 
     db = sub.add_parser("db", help="database administration")
     dbsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -199,7 +201,7 @@ async def _cmd_backfill(settings: Settings, start: date, end: date, stages: list
     return 0
 
 
-async def _cmd_consume(settings: Settings, metrics_port: int) -> int:
+async def _cmd_consume(settings: Settings, metrics_port: int, metrics_addr: str) -> int:
     import signal
 
     from trendfolio.db.connect import database_url
@@ -219,7 +221,7 @@ async def _cmd_consume(settings: Settings, metrics_port: int) -> int:
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=metrics_addr)
     consumer = Consumer(
         settings.kafka_bootstrap,
         url,
@@ -355,7 +357,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return await _cmd_run(settings, _as_of(args.date), [stage_by_name(args.name)])
     if cmd == "consume":
-        return await _cmd_consume(settings, args.metrics_port)
+        return await _cmd_consume(settings, args.metrics_port, args.metrics_addr)
     if cmd == "db":
         return await _cmd_migrate(settings)
     if cmd == "show":
