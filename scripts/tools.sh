@@ -4,6 +4,7 @@
 #   helm           the chart is linted and rendered with it (tests/chart)
 #   spark-operator github.com/kubeflow/spark-operator/v2 module: its published CRD YAML
 # Idempotent: a tool already at its pinned version is kept. Needs Go >= 1.24 (GO=/path/to/go).
+# Usage: scripts/tools.sh [all|helm|crds]   (tests/chart runs `crds` when the CRDs are missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,7 @@ helm_ok() {
   [ -x "$BIN/helm" ] && "$BIN/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"
 }
 
+install_helm() {
 if helm_ok; then
   echo "tools: helm $HELM_VERSION present"
 else
@@ -40,6 +42,10 @@ else
   GOBIN=$BIN CGO_ENABLED=0 "$GO" install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   helm_ok || { echo "tools: helm did not report $HELM_VERSION" >&2; exit 1; }
 fi
+echo "tools: $("$BIN/helm" version --short)"
+}
+
+fetch_crds() {
 
 crd=$CRDS/spark-operator-$SPARK_OPERATOR_VERSION/sparkoperator.k8s.io_sparkapplications.yaml
 if [ -s "$crd" ]; then
@@ -56,4 +62,12 @@ else
   cp "$dir"/config/crd/bases/sparkoperator.k8s.io_*.yaml "$(dirname "$crd")/"
   chmod u+w "$(dirname "$crd")"/*.yaml
 fi
-echo "tools: $("$BIN/helm" version --short)"
+echo "tools: Spark operator CRDs in $(dirname "$crd")"
+}
+
+case "${1:-all}" in
+  all) install_helm; fetch_crds ;;
+  helm) install_helm ;;
+  crds) fetch_crds ;;
+  *) echo "usage: scripts/tools.sh [all|helm|crds]" >&2; exit 2 ;;
+esac
