@@ -201,6 +201,24 @@ async def _cmd_backfill(settings: Settings, start: date, end: date, stages: list
     return 0
 
 
+async def _cmd_stage(settings: Settings, name: str, as_of: date) -> int:
+    """One stage (what a pod runs); a failure before the stage itself (database, source,
+    universe) is pushed to the Pushgateway too, so a pod that died early still shows."""
+    import time
+
+    from trendfolio.metrics import StageOutcome, push_stage
+    from trendfolio.runner import stage_by_name
+
+    stage = stage_by_name(name)
+    started = time.monotonic()
+    try:
+        return await _cmd_run(settings, as_of, [stage])
+    except BaseException:
+        outcome = StageOutcome(stage.name, as_of, time.monotonic() - started, failed=True)
+        await asyncio.to_thread(push_stage, settings.pushgateway_url, outcome)
+        raise
+
+
 async def _cmd_consume(settings: Settings, metrics_port: int, metrics_addr: str) -> int:
     import signal
 
@@ -353,9 +371,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "backfill":
         return await _cmd_backfill(settings, args.start, args.end, _stages(args.stages))
     if cmd == "stage":
-        from trendfolio.runner import stage_by_name
-
-        return await _cmd_run(settings, _as_of(args.date), [stage_by_name(args.name)])
+        return await _cmd_stage(settings, args.name, _as_of(args.date))
     if cmd == "consume":
         return await _cmd_consume(settings, args.metrics_port, args.metrics_addr)
     if cmd == "db":
