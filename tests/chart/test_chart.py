@@ -6,6 +6,7 @@ import base64
 import json
 import re
 from collections import Counter
+from typing import Any
 
 import kubernetes_validate
 import pytest
@@ -258,15 +259,32 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return selector.items() <= labels.items()
 
 
+def _matches(pod_selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels and matchExpressions) against pod labels."""
+    if not _selects(pod_selector.get("matchLabels", {}), labels):
+        return False
+    for e in pod_selector.get("matchExpressions", []):
+        op, key, values = e["operator"], e["key"], e.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
 def test_network_policies_deny_by_default_and_open_only_service_ports(scenario: Rendered) -> None:
     policies = scenario.of_kind("NetworkPolicy")
     deny = scenario.named("NetworkPolicy", f"{FULL}-default-deny")
     assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
     for obj in scenario.of_kind("Deployment") + scenario.of_kind("StatefulSet"):
         labels = obj["spec"]["template"]["metadata"]["labels"]
-        assert _selects(deny["spec"]["podSelector"]["matchLabels"], labels)
+        assert _matches(deny["spec"]["podSelector"], labels)
         allowing = [p for p in policies if p is not deny
-                    and _selects(p["spec"]["podSelector"]["matchLabels"], labels)]
+                    and _matches(p["spec"]["podSelector"], labels)]
         assert allowing, f"{obj['metadata']['name']}: no policy lets anything in"
         ports = {p["name"] for c in obj["spec"]["template"]["spec"]["containers"]
                  for p in c.get("ports", [])} | {p["containerPort"] for c in
@@ -356,3 +374,33 @@ def test_configmap_carries_only_trendfolio_settings(scenario: Rendered) -> None:
     # every setting the chart passes is one Settings reads (or a service's own: API/CORS)
     known = fields | {"TRENDFOLIO_API_URL", "TRENDFOLIO_CORS_ORIGINS", "TRENDFOLIO_PUSHGATEWAY_URL"}
     assert set(cm["data"]) <= known, set(cm["data"]) - known
+
+
+def test_stage_and_spark_pods_may_reach_postgresql_and_kafka(
+    rendered: dict[str, Rendered],
+) -> None:
+    r = rendered["dev-values.yaml"]
+    cm = r.named("ConfigMap", f"{FULL}-spark-applications")
+    app = yaml.safe_load(cm["data"]["trending.yaml"].replace("{{ ds_nodash }}", "x")
+                         .replace("{{ ds }}", "2026-08-20"))
+    spark_driver = {**app["spec"]["driver"]["labels"], "spark-role": "driver"}
+    spark_executor = {**app["spec"]["executor"]["labels"], "spark-role": "executor"}
+    stage_pod = r.named("CronJob", f"{FULL}-stage-holdings")["spec"]["jobTemplate"]["spec"][
+        "template"]["metadata"]["labels"]
+    api_pod = r.named("Deployment", f"{FULL}-api")["spec"]["template"]["metadata"]["labels"]
+    stranger = {"app.kubernetes.io/name": "something-else"}
+    for svc in ("postgresql", "kafka"):
+        policy = r.named("NetworkPolicy", f"{FULL}-{svc}")
+        (rule,) = policy["spec"]["ingress"]
+        peers = [p["podSelector"] for p in rule["from"]]
+
+        def allowed(labels: dict[str, str], peers: list[dict[str, Any]] = peers) -> bool:
+            return any(_matches(p, labels) for p in peers)
+
+        for labels in (spark_driver, spark_executor, stage_pod, api_pod):
+            assert allowed(labels), f"{svc} refuses {labels}"
+        assert not allowed(stranger)
+    spark = r.named("NetworkPolicy", f"{FULL}-spark")
+    assert _matches(spark["spec"]["podSelector"], spark_executor)
+    assert _matches(spark["spec"]["ingress"][0]["from"][0]["podSelector"], spark_driver)
+    assert not _matches(spark["spec"]["ingress"][0]["from"][0]["podSelector"], stranger)
