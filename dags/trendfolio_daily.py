@@ -12,14 +12,15 @@ from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 from trendfolio_dags import gates, schedule
 from trendfolio_dags.settings import runner
-from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, stage_task
+from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, known_stages, stage_task
 
 DAILY_STAGES = ("benchmark", "sector", "trending", "holdings", "allocation")
+ANALYTICS_STAGES = ("top-holdings", "monthly-returns")
 RUNNER = runner()
 
 with DAG(
     dag_id="trendfolio_daily",
-    description="NYSE sessions: benchmark → sector → trending → holdings → allocation → monthly",
+    description="NYSE sessions: benchmark → sector → trending → holdings → allocation (→ monthly)",
     schedule=CronTriggerTimetable(schedule.DAILY_CRON, timezone=schedule.TIMEZONE),
     start_date=pendulum.datetime(2026, 1, 2, tz=schedule.TIMEZONE),
     catchup=False,
@@ -34,4 +35,12 @@ with DAG(
         task = stage_task(name, RUNNER)
         previous >> task
         previous = task
-    previous >> gates.last_session_of_month() >> stage_task("monthly", RUNNER)
+    allocation = previous
+    allocation >> gates.last_session_of_month() >> stage_task("monthly", RUNNER)
+    # ETF analytics (SPEC §4.7, §4.8), when the installed trendfolio has them: after the
+    # portfolio, one Spark job after the other (no two JVMs at once on a laptop).
+    for name in ANALYTICS_STAGES:
+        if name in known_stages():
+            task = stage_task(name, RUNNER)
+            previous >> task
+            previous = task

@@ -11,7 +11,7 @@ from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 from trendfolio_dags import gates, schedule
 from trendfolio_dags.settings import runner
-from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, stage_task
+from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, known_stages, stage_task
 
 RUNNER = runner()
 
@@ -27,4 +27,6 @@ with DAG(
     tags=["trendfolio", "weekly", RUNNER],
     doc_md=__doc__,
 ) as dag:
-    gates.last_session_of_week() >> stage_task("etf-holdings", RUNNER)
+    refresh = gates.last_session_of_week() >> stage_task("etf-holdings", RUNNER)
+    if "top-holdings" in known_stages():
+        refresh >> stage_task("top-holdings", RUNNER)

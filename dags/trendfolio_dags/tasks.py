@@ -16,9 +16,17 @@ DAGS_FOLDER = Path(__file__).resolve().parents[1]
 SPARK_TEMPLATE = "spark/sparkapplication.yaml"  # relative to the DAGs folder (template path)
 AS_OF = "{{ ds }}"
 
-# Stages the DAGs run that this version of `trendfolio` may not know yet (SPEC §4.6, §4.7):
-# their kind decides the operator. The daily five come from trendfolio.runner.STAGES.
+# Stages the DAGs always schedule even if the installed `trendfolio` predates them (SPEC §4.6
+# monthly portfolio, the weekly all-ETF holdings refresh): their kind picks the operator.
+# Everything else comes from trendfolio.runner.STAGES.
 EXTRA_STAGE_KINDS = {"monthly": "spark", "etf-holdings": "collect"}
+
+
+def known_stages() -> tuple[str, ...]:
+    """The stage names the installed `trendfolio` runs (`trendfolio stage --help`)."""
+    from trendfolio.runner import STAGE_NAMES
+
+    return tuple(STAGE_NAMES)
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "trendfolio",

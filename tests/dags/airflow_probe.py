@@ -89,7 +89,13 @@ def structure(gate_dates: list[str]) -> dict[str, Any]:
             "triggers_winter": _trigger_times(dag, winter, 5),
             "triggers_summer": _trigger_times(dag, summer, 5),
         }
-    return {"import_errors": {str(k): v for k, v in bag.import_errors.items()}, "dags": dags}
+    from trendfolio.runner import STAGE_NAMES
+
+    return {
+        "import_errors": {str(k): v for k, v in bag.import_errors.items()},
+        "dags": dags,
+        "known_stages": list(STAGE_NAMES),
+    }
 
 
 def _context(dag: Any, task: Any, ds: str) -> dict[str, Any]:

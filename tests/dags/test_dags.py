@@ -28,11 +28,14 @@ def local(probe: RunProbe) -> dict[str, Any]:
     return probe("structure", *GATE_DATES, runner="local")
 
 
-def _chain(tasks: dict[str, Any], first: str) -> list[str]:
+def _chain(tasks: dict[str, Any], first: str, through: list[str]) -> list[str]:
+    """Follow ``first``'s downstream tasks, taking the child named in ``through`` at each step."""
     order, current = [first], first
-    while tasks[current]["downstream"]:
-        (current,) = tasks[current]["downstream"]  # a straight chain: one child each
-        order.append(current)
+    for name in through:
+        assert tasks[name]["upstream"] == [current], (name, tasks[name]["upstream"])
+        assert name in tasks[current]["downstream"]
+        order.append(name)
+        current = name
     return order
 
 
@@ -45,13 +48,35 @@ def test_dagbag_imports_without_errors(runner: str, k8s: dict[str, Any], local: 
 
 def test_daily_order_is_a_chain_by_dependency(k8s: dict[str, Any]) -> None:
     tasks = k8s["dags"]["trendfolio_daily"]["tasks"]
-    assert _chain(tasks, "is_nyse_session") == [
-        "is_nyse_session", *DAILY, "is_last_session_of_month", "monthly",
-    ]
+    _chain(tasks, "is_nyse_session", DAILY)
+    assert tasks["is_nyse_session"]["downstream"] == ["benchmark"]
+    _chain(tasks, "allocation", ["is_last_session_of_month", "monthly"])
+    # the ETF analytics follow the portfolio when this trendfolio has them
+    analytics = [s for s in ("top-holdings", "monthly-returns") if s in k8s["known_stages"]]
+    _chain(tasks, "allocation", [s.replace("-", "_") for s in analytics])
+    expected = {"is_nyse_session", "is_last_session_of_month", "monthly", *DAILY,
+                *(s.replace("-", "_") for s in analytics)}
+    assert set(tasks) == expected
     # no sleeping, no sensors: only the gates and the stages themselves
     assert {t["type"] for t in tasks.values()} == {
         "ShortCircuitOperator", "KubernetesPodOperator", "SparkKubernetesOperator",
     }
+
+
+def test_every_stage_a_dag_runs_is_a_trendfolio_stage(k8s: dict[str, Any]) -> None:
+    names = set()
+    for dag in k8s["dags"].values():
+        for t in dag["tasks"].values():
+            if t["type"] == "KubernetesPodOperator":
+                names.add(t["arguments"][1])
+            elif t["type"] == "SparkKubernetesOperator":
+                names.add(t["params"]["stage"])
+    missing = names - set(k8s["known_stages"])
+    # `monthly` comes with the analytics work and `etf-holdings` (every ETF's holdings) is not
+    # built yet; anything else unknown is a typo in a DAG.
+    assert missing <= {"monthly", "etf-holdings"}, missing
+    if missing:
+        pytest.xfail(f"stages scheduled before this trendfolio has them: {sorted(missing)}")
 
 
 def test_kubernetes_runner_operators_and_commands(k8s: dict[str, Any]) -> None:
@@ -77,7 +102,7 @@ def test_local_runner_runs_the_same_commands_as_subprocesses(local: dict[str, An
     for name in [*DAILY, "monthly"]:
         assert tasks[name]["type"] == "BashOperator"
         assert tasks[name]["bash_command"].endswith(f"trendfolio stage {name} --date {{{{ ds }}}}")
-    assert _chain(tasks, "is_nyse_session")[1:6] == DAILY
+    _chain(tasks, "is_nyse_session", DAILY)
 
 
 def test_retries_with_backoff_on_every_stage(k8s: dict[str, Any]) -> None:
@@ -111,9 +136,7 @@ def test_weekly_holdings_refresh_on_the_weeks_last_session(k8s: dict[str, Any]) 
     gate = weekly["gates"]["is_last_session_of_week"]
     assert [d for d, ok in gate.items() if ok] == ["2026-08-21", "2026-07-02", "2026-07-31",
                                                     "2026-05-29"]
-    assert _chain(weekly["tasks"], "is_last_session_of_week") == [
-        "is_last_session_of_week", "etf_holdings",
-    ]
+    _chain(weekly["tasks"], "is_last_session_of_week", ["etf_holdings"])
 
 
 @pytest.mark.parametrize("dag_id", ["trendfolio_daily", "trendfolio_weekly_holdings"])

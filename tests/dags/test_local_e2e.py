@@ -44,7 +44,10 @@ async def test_local_runner_end_to_end(market_2026: Path, db_url: str, tmp_path:
     )
     migrate = _airflow(home, env, "db", "migrate", timeout=300)
     assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-3000:]
-    run = _airflow(home, env, "dags", "test", "trendfolio_daily", DS, timeout=900)
+    # The ETF analytics stages (when this trendfolio has them) have their own Spark tests; they
+    # are marked done here to keep this run to the five-stage chain.
+    run = _airflow(home, env, "dags", "test", "trendfolio_daily", DS,
+                   "--mark-success-pattern", "^(top_holdings|monthly_returns)$", timeout=900)
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-6000:]
 

@@ -54,7 +54,7 @@ def _assert_restricted(container_sc: dict[str, Any], pod_sc: dict[str, Any]) -> 
 
 def test_every_stage_pod_is_valid_and_restricted(rendered: dict[str, Any], tmp_path: Path) -> None:
     pods = rendered["pods"]
-    assert set(pods) == POD_TASKS
+    assert set(pods) == POD_TASKS  # the collector stages
     _kubernetes_validate(pods, tmp_path)
     for key, pod in pods.items():
         stage = pod["metadata"]["labels"]["trendfolio.io/stage"]
@@ -101,11 +101,12 @@ def test_every_spark_application_is_rendered_for_the_session(
     rendered: dict[str, Any], tmp_path: Path
 ) -> None:
     apps = rendered["spark_applications"]
-    assert set(apps) == SPARK_TASKS
+    assert set(apps) >= SPARK_TASKS  # plus the ETF analytics when this trendfolio has them
     embedded = {}
     for key, doc in apps.items():
         app = doc["body"]
-        stage = key.split(".")[1]
+        stage = app["metadata"]["labels"]["trendfolio.io/stage"]
+        assert key.endswith(stage.replace("-", "_"))
         assert app["apiVersion"] == "sparkoperator.k8s.io/v1beta2"
         assert app["kind"] == "SparkApplication"
         assert app["metadata"]["namespace"] == "trendfolio"
