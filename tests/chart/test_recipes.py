@@ -118,3 +118,35 @@ def test_cluster_script_and_make_targets() -> None:
     for name, dockerfile in re.findall(r'"([a-z-]+):([^"]+Dockerfile)"',
                                        (K8S / "cluster.sh").read_text()):
         assert (REPO / dockerfile).is_file() or name == "airflow", dockerfile
+
+
+def test_the_dags_spark_template_with_the_recipe_settings_fits_the_crd_and_the_chart(
+    dev: Rendered, sparkapplication_schema: dict[str, Any]
+) -> None:
+    """dags/spark/sparkapplication.yaml, rendered as Airflow would with k8s/airflow-values."""
+    path = REPO / "dags" / "spark" / "sparkapplication.yaml"
+    if not path.is_file():
+        pytest.skip("dags/spark/sparkapplication.yaml is not on this branch")
+    jinja2 = pytest.importorskip("jinja2")
+    from tests.chart.test_sparkapplications import check_against_crd
+
+    env = {e["name"]: e["value"] for e in _load("airflow-values.yaml")["env"]}
+    params = {
+        "namespace": env["TRENDFOLIO_K8S_NAMESPACE"], "image": env["TRENDFOLIO_K8S_SPARK_IMAGE"],
+        "image_pull_policy": env["TRENDFOLIO_K8S_IMAGE_PULL_POLICY"],
+        "main": env["TRENDFOLIO_K8S_SPARK_MAIN"], "spark_version": env["TRENDFOLIO_K8S_SPARK_VERSION"],
+        "service_account": env["TRENDFOLIO_K8S_SPARK_SERVICE_ACCOUNT"],
+        "config_map": env["TRENDFOLIO_K8S_CONFIGMAP"], "secret": env["TRENDFOLIO_K8S_SECRET"],
+    }
+    source = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text())
+    for stage in ("trending", "allocation"):
+        app = yaml.safe_load(source.render(params={**params, "stage": stage}, ds="2026-08-20",
+                                           ds_nodash="20260820"))
+        check_against_crd(app, sparkapplication_schema)
+        assert app["spec"]["arguments"] == ["stage", stage, "--date", "2026-08-20"]
+        # what it refers to is what the chart creates
+        dev.named("ServiceAccount", app["spec"]["driver"]["serviceAccount"])
+        for role in ("driver", "executor"):
+            for ref in app["spec"][role].get("envFrom", []):
+                kind, name = next(iter(ref.items()))
+                dev.named("ConfigMap" if kind == "configMapRef" else "Secret", name["name"])
