@@ -4,7 +4,9 @@
 #   helm           the chart is linted and rendered with it (tests/chart)
 #   spark-operator github.com/kubeflow/spark-operator/v2 module: its published CRD YAML
 # Idempotent: a tool already at its pinned version is kept. Needs Go >= 1.24 (GO=/path/to/go).
-# Usage: scripts/tools.sh [all|helm|crds]   (tests/chart runs `crds` when the CRDs are missing)
+#   kube-apiserver (optional, `apiserver`) k8s.io/kubernetes, for tests/chart/test_apiserver.py,
+#                  which also needs etcd (Debian: etcd-server, installed here when root)
+# Usage: scripts/tools.sh [all|helm|crds|apiserver]  (tests/chart runs `crds` when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,7 @@ SPARK_OPERATOR_VERSION=v2.3.0
 # helm's Kubernetes version defaults come from its client-go module (v0.34.x = Kubernetes 1.34).
 HELM_K8S_MAJOR=1
 HELM_K8S_MINOR=34
+KUBERNETES_VERSION=v1.34.2
 
 ROOT=$PWD
 BIN=$ROOT/.tools/bin
@@ -65,9 +68,47 @@ fi
 echo "tools: Spark operator CRDs in $(dirname "$crd")"
 }
 
+# k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the staging modules with
+# local paths), so a throwaway module requires it with those replaced by their published
+# versions (v0.<minor>.<patch>), then builds cmd/kube-apiserver.
+install_apiserver() {
+  if [ -x "$BIN/kube-apiserver" ] && "$BIN/kube-apiserver" --version 2>/dev/null | grep -q "${KUBERNETES_VERSION#v}\|$KUBERNETES_VERSION"; then
+    echo "tools: kube-apiserver $KUBERNETES_VERSION present"
+  else
+    echo "tools: building kube-apiserver $KUBERNETES_VERSION (10+ minutes the first time)"
+    local src=$ROOT/.tools/src/kube-apiserver staging=v0.${KUBERNETES_VERSION#v1.} gomod
+    mkdir -p "$src"
+    gomod=$("$GO" mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" \
+            | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+    {
+      echo "module trendfolio.local/kube-apiserver"
+      grep '^go ' "$gomod"
+      echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+      echo "replace ("
+      grep '=> ./staging/' "$gomod" | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}'
+      echo ")"
+    } > "$src/go.mod"
+    printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' \
+      > "$src/tools.go"
+    (cd "$src" && "$GO" mod tidy && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w \
+      -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" \
+      -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+  fi
+  if ! command -v etcd >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends etcd-server \
+        || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+             --no-install-recommends etcd-server; }
+    else
+      echo "tools: etcd is missing (Debian: apt-get install etcd-server)" >&2
+    fi
+  fi
+}
+
 case "${1:-all}" in
   all) install_helm; fetch_crds ;;
   helm) install_helm ;;
   crds) fetch_crds ;;
-  *) echo "usage: scripts/tools.sh [all|helm|crds]" >&2; exit 2 ;;
+  apiserver) install_apiserver ;;
+  *) echo "usage: scripts/tools.sh [all|helm|crds|apiserver]" >&2; exit 2 ;;
 esac
