@@ -150,6 +150,8 @@ def installed(cluster: Cluster) -> Cluster:
     assert proc.returncode == 0, proc.stderr
     # the restricted profile warns on any workload whose pods it would refuse
     assert "PodSecurity" not in proc.stderr and "would violate" not in proc.stderr, proc.stderr
+    # NOTES.txt tells how to run a stage by hand
+    assert "create job --from=cronjob/trendfolio-stage-benchmark" in proc.stdout, proc.stdout
     return cluster
 
 
