@@ -102,12 +102,16 @@ def start(argv: list[str], address: str, log: Path, ready_path: str, env: dict[s
     return server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Pushgateway of the test module's own (the groups pushed are what the module made)."""
     exe = binary("prometheus-pushgateway")
     address = f"127.0.0.1:{free_port()}"
     log = tmp_path_factory.mktemp("pushgateway") / "pushgateway.log"
-    server = start([exe, f"--web.listen-address={address}"], address, log, "/-/ready")
+    # Debian's build persists to /var/lib/prometheus by default: keep each run's state its own
+    server = start([exe, f"--web.listen-address={address}",
+                    f"--persistence.file={log.parent / 'pushgateway.data'}"],
+                   address, log, "/-/ready")
     yield server
     server.stop()
 
