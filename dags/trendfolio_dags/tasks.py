@@ -18,15 +18,16 @@ AS_OF = "{{ ds }}"
 
 # Stages the DAGs always schedule even if the installed `trendfolio` predates them (SPEC §4.6
 # monthly portfolio, the weekly all-ETF holdings refresh): their kind picks the operator.
-# Everything else comes from trendfolio.runner.STAGES.
+# Everything else comes from trendfolio.runner (STAGES and OCCASIONAL_STAGES).
 EXTRA_STAGE_KINDS = {"monthly": "spark", "etf-holdings": "collect"}
 
 
 def known_stages() -> tuple[str, ...]:
     """The stage names the installed `trendfolio` runs (`trendfolio stage --help`)."""
-    from trendfolio.runner import STAGE_NAMES
+    from trendfolio import runner
 
-    return tuple(STAGE_NAMES)
+    occasional = getattr(runner, "OCCASIONAL_STAGES", ())
+    return (*runner.STAGE_NAMES, *(s.name for s in occasional))
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "trendfolio",
@@ -41,9 +42,9 @@ LABELS = {"app.kubernetes.io/name": "trendfolio", "app.kubernetes.io/component":
 
 
 def stage_kind(name: str) -> str:
-    from trendfolio.runner import STAGES
+    from trendfolio import runner
 
-    for s in STAGES:
+    for s in (*runner.STAGES, *getattr(runner, "OCCASIONAL_STAGES", ())):
         if s.name == name:
             return s.kind
     try:

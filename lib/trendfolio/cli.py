@@ -84,11 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     bf.add_argument("--end", type=_date, required=True)
     bf.add_argument("--stages", help="comma-separated stage names (default: all)")
 
-    from trendfolio.runner import STAGES
+    from trendfolio.runner import OCCASIONAL_STAGES, STAGES
 
     st = sub.add_parser(
         "stage", help="run one stage for one session (what a pod runs)",
-        epilog="stages: " + "; ".join(f"{s.number} {s.name}: {s.description}" for s in STAGES),
+        epilog="stages: " + "; ".join(
+            f"{s.number} {s.name}: {s.description}" for s in (*STAGES, *OCCASIONAL_STAGES)
+        ),
     )
     st.add_argument("name", help="a stage name or number (see below)")
     st.add_argument("--date", type=_date, help="as-of session (default: latest completed)")

@@ -74,12 +74,25 @@ STAGES: tuple[StageDef, ...] = (
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
+# Stages on a schedule of their own (the weekly DAG), never part of `run`/`backfill`: only
+# `trendfolio stage NAME` starts them.
+OCCASIONAL_STAGES: tuple[StageDef, ...] = (
+    StageDef(
+        "etf-holdings",
+        9,
+        "trendfolio_collector.stages:stage_etf_holdings",
+        "collect",
+        "weekly: every ETF's holdings → etf-holdings-data, stock-daily-data",
+    ),
+)
+
 
 def stage_by_name(name: str) -> StageDef:
-    for s in STAGES:
+    for s in (*STAGES, *OCCASIONAL_STAGES):
         if s.name == name or str(s.number) == name:
             return s
-    raise UsageError(f"unknown stage {name!r}: use one of {', '.join(STAGE_NAMES)}")
+    names = [s.name for s in (*STAGES, *OCCASIONAL_STAGES)]
+    raise UsageError(f"unknown stage {name!r}: use one of {', '.join(names)}")
 
 
 def _load(target: str) -> Callable[..., Any]:
