@@ -160,3 +160,11 @@ def test_schedule_is_new_york_time_after_the_close_in_both_dst_seasons(
     winter_utc = {datetime.fromisoformat(i).hour for i in dag["triggers_winter"]}
     summer_utc = {datetime.fromisoformat(i).hour for i in dag["triggers_summer"]}
     assert winter_utc != summer_utc  # DST-aware: the UTC hour moves, New York time does not
+
+
+def test_an_unknown_runner_fails_the_import_naming_the_setting(probe: RunProbe) -> None:
+    doc = probe("structure", runner="docker")
+    assert doc["dags"] == {}
+    assert len(doc["import_errors"]) == 2
+    for err in doc["import_errors"].values():
+        assert "TRENDFOLIO_AIRFLOW_RUNNER (or Variable trendfolio_runner) is 'docker'" in err
