@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export TRENDFOLIO_HOME ?= $(CURDIR)/.trendfolio
 
-.PHONY: install demo test lint typecheck bench services-up services-down clean help
+.PHONY: install demo test lint typecheck bench services-up services-down clean help \
+	tools cluster-up images deploy cluster-down
 
 help:
 	@echo "make install        create .venv with the trendfolio command"
@@ -14,6 +15,11 @@ help:
 	@echo "make bench          run the benchmarks in bench/"
 	@echo "make services-up    start a real PostgreSQL and Apache Kafka on 127.0.0.1"
 	@echo "make services-down  stop them"
+	@echo "make tools          pinned helm and the Spark operator CRDs in .tools/ (needs Go)"
+	@echo "make cluster-up     local Kubernetes (CLUSTER=kind|minikube) with ingress, monitoring, Spark operator"
+	@echo "make images         build the images and load them into that cluster"
+	@echo "make deploy         install the Trendfolio chart and Airflow into it"
+	@echo "make cluster-down   delete the local cluster"
 
 $(BIN)/trendfolio: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' \
@@ -45,6 +51,21 @@ services-up: install
 
 services-down:
 	$(BIN)/python scripts/devservices.py down
+
+tools:
+	bash scripts/tools.sh
+
+cluster-up: tools
+	bash k8s/cluster.sh up
+
+images:
+	bash k8s/cluster.sh images
+
+deploy: tools
+	bash k8s/cluster.sh deploy
+
+cluster-down:
+	bash k8s/cluster.sh down
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

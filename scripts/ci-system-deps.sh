@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the dev services need (scripts/devservices.py): Java 17+ to run the Kafka
-# broker and Maven to fetch its jars. Idempotent; run as root on Debian 12. Installs only what
-# is missing.
+# broker and Maven to fetch its jars; Prometheus, promtool and the Pushgateway for
+# tests/monitoring. Idempotent; run as root on Debian 12. Installs only what is missing.
 set -euo pipefail
 
 java_ok() {
@@ -16,7 +16,12 @@ mvn_ok() {
   command -v mvn >/dev/null 2>&1 && mvn -v >/dev/null 2>&1
 }
 
-if java_ok && mvn_ok; then
+prom_ok() {
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
+    && command -v prometheus-pushgateway >/dev/null 2>&1
+}
+
+if java_ok && mvn_ok && prom_ok; then
   echo "ci-system-deps: java $(java -version 2>&1 | head -n1 | cut -d'"' -f2) and $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g') present"
   exit 0
 fi
@@ -31,6 +36,7 @@ apt-get update -q
 pkgs=()
 java_ok || pkgs+=(openjdk-17-jdk-headless)
 mvn_ok || pkgs+=(maven)
+prom_ok || pkgs+=(prometheus prometheus-pushgateway)
 apt-get install -y -q --no-install-recommends --no-upgrade "${pkgs[@]}"
 
 if ! java_ok; then
@@ -40,4 +46,5 @@ if ! java_ok; then
   exit 1
 fi
 mvn_ok || { echo "ci-system-deps: mvn still does not run after installing maven" >&2; exit 1; }
+prom_ok || { echo "ci-system-deps: prometheus/promtool/pushgateway missing after install" >&2; exit 1; }
 echo "ci-system-deps: installed ${pkgs[*]}"

@@ -84,17 +84,21 @@ def _parser() -> argparse.ArgumentParser:
     bf.add_argument("--end", type=_date, required=True)
     bf.add_argument("--stages", help="comma-separated stage names (default: all)")
 
-    from trendfolio.runner import STAGES
+    from trendfolio.runner import OCCASIONAL_STAGES, STAGES
 
     st = sub.add_parser(
         "stage", help="run one stage for one session (what a pod runs)",
-        epilog="stages: " + "; ".join(f"{s.number} {s.name}: {s.description}" for s in STAGES),
+        epilog="stages: " + "; ".join(
+            f"{s.number} {s.name}: {s.description}" for s in (*STAGES, *OCCASIONAL_STAGES)
+        ),
     )
     st.add_argument("name", help="a stage name or number (see below)")
     st.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
 
     co = sub.add_parser("consume", help="consume the Kafka topics into PostgreSQL")
-    co.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on 127.0.0.1")
+    co.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port")
+    co.add_argument("--metrics-addr", default="127.0.0.1",
+                    help="address /metrics listens on (0.0.0.0 in a container; default 127.0.0.1)")
 
     db = sub.add_parser("db", help="database administration")
     dbsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -199,7 +203,25 @@ async def _cmd_backfill(settings: Settings, start: date, end: date, stages: list
     return 0
 
 
-async def _cmd_consume(settings: Settings, metrics_port: int) -> int:
+async def _cmd_stage(settings: Settings, name: str, as_of: date) -> int:
+    """One stage (what a pod runs); a failure before the stage itself (database, source,
+    universe) is pushed to the Pushgateway too, so a pod that died early still shows."""
+    import time
+
+    from trendfolio.metrics import StageOutcome, push_stage
+    from trendfolio.runner import stage_by_name
+
+    stage = stage_by_name(name)
+    started = time.monotonic()
+    try:
+        return await _cmd_run(settings, as_of, [stage])
+    except BaseException:
+        outcome = StageOutcome(stage.name, as_of, time.monotonic() - started, failed=True)
+        await asyncio.to_thread(push_stage, settings.pushgateway_url, outcome)
+        raise
+
+
+async def _cmd_consume(settings: Settings, metrics_port: int, metrics_addr: str) -> int:
     import signal
 
     from trendfolio.db.connect import database_url
@@ -219,7 +241,7 @@ async def _cmd_consume(settings: Settings, metrics_port: int) -> int:
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=metrics_addr)
     consumer = Consumer(
         settings.kafka_bootstrap,
         url,
@@ -351,11 +373,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "backfill":
         return await _cmd_backfill(settings, args.start, args.end, _stages(args.stages))
     if cmd == "stage":
-        from trendfolio.runner import stage_by_name
-
-        return await _cmd_run(settings, _as_of(args.date), [stage_by_name(args.name)])
+        return await _cmd_stage(settings, args.name, _as_of(args.date))
     if cmd == "consume":
-        return await _cmd_consume(settings, args.metrics_port)
+        return await _cmd_consume(settings, args.metrics_port, args.metrics_addr)
     if cmd == "db":
         return await _cmd_migrate(settings)
     if cmd == "show":

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     consumer_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     consumer_batch_ms: int = Field(default=500, ge=1, le=60_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Prometheus Pushgateway (host:port or URL) that each stage pushes its metrics to at its end.
+    pushgateway_url: str | None = None
 
     @field_validator("api_key", "database_url", "readonly_database_url")
     @classmethod
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
             raise ValueError("a placeholder value is not allowed; set a real secret")
         return v
 
-    @field_validator("kafka_bootstrap", "spark_master")
+    @field_validator("kafka_bootstrap", "spark_master", "pushgateway_url")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v or None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from trendfolio.bus import Bus, InProcessBus, KafkaBus, ensure_topics, wait_unti
 from trendfolio.config import Settings
 from trendfolio.db.migrate import migrate
 from trendfolio.errors import UsageError
+from trendfolio.metrics import StageOutcome, push_stage
 from trendfolio.pipeline import StageContext, StageResult, record_run
 from trendfolio.sources.base import Source, open_source
 from trendfolio.universe import Universe
@@ -72,12 +74,25 @@ STAGES: tuple[StageDef, ...] = (
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
+# Stages on a schedule of their own (the weekly DAG), never part of `run`/`backfill`: only
+# `trendfolio stage NAME` starts them.
+OCCASIONAL_STAGES: tuple[StageDef, ...] = (
+    StageDef(
+        "etf-holdings",
+        9,
+        "trendfolio_collector.stages:stage_etf_holdings",
+        "collect",
+        "weekly: every ETF's holdings → etf-holdings-data, stock-daily-data",
+    ),
+)
+
 
 def stage_by_name(name: str) -> StageDef:
-    for s in STAGES:
+    for s in (*STAGES, *OCCASIONAL_STAGES):
         if s.name == name or str(s.number) == name:
             return s
-    raise UsageError(f"unknown stage {name!r}: use one of {', '.join(STAGE_NAMES)}")
+    names = [s.name for s in (*STAGES, *OCCASIONAL_STAGES)]
+    raise UsageError(f"unknown stage {name!r}: use one of {', '.join(names)}")
 
 
 def _load(target: str) -> Callable[..., Any]:
@@ -116,6 +131,11 @@ async def prepare_database(url: str, universe: Universe, source: Source) -> None
             )
     finally:
         await conn.close()
+
+
+async def _push(settings: Settings, outcome: StageOutcome) -> None:
+    if settings.pushgateway_url:
+        await asyncio.to_thread(push_stage, settings.pushgateway_url, outcome)
 
 
 class Runner:
@@ -166,10 +186,17 @@ class Runner:
             return await asyncio.to_thread(fn, self.ctx, as_of)
 
         conn = await asyncpg.connect(self.ctx.database_url)
+        started = time.monotonic()
         try:
             result = await record_run(conn, self.ctx, stage.name, as_of, body)
+        except BaseException:
+            await _push(self.settings, StageOutcome(stage.name, as_of, time.monotonic() - started,
+                                                    failed=True))
+            raise
         finally:
             await conn.close()
+        await _push(self.settings, StageOutcome(stage.name, as_of, time.monotonic() - started,
+                                                rows=result.rows))
         log.info(
             "stage %d %s for %s: %s rows%s",
             stage.number,

@@ -1,4 +1,5 @@
-"""Stages 1 (benchmark ETFs), 2 (sector ETFs) and 4 (holdings of trending ETFs).
+"""Stages 1 (benchmark ETFs), 2 (sector ETFs), 4 (holdings of trending ETFs) and the weekly
+holdings refresh of every ETF.
 
 Each fetches only what the database lacks up to the as-of date D, publishes one message per
 bar / snapshot / observation, and never publishes a partial series for a ticker that failed.
@@ -194,58 +195,85 @@ async def stage_holdings(ctx: StageContext, as_of: date, source: Source, bus: Bu
     conn = await asyncpg.connect(ctx.database_url)
     try:
         trending = await _trending(conn, as_of, ctx.settings.trend_period)
-        if not trending:
-            log.info("stage 4 for %s: no ETF is trending, nothing to collect", as_of)
-            return StageResult(skipped=True, details={"reason": "no ETF trending"})
-        snapshots: list[list[Holding]] = []
-        without: list[str] = []
-        for etf in trending:
-            snap = await asyncio.to_thread(source.holdings, etf, as_of)
-            if snap is None or not snap.holdings:
-                log.warning("stage 4 for %s: %s is trending but has no holdings", as_of, etf)
-                without.append(etf)
-                continue
-            valid = _valid_holdings(etf, as_of, snap.holdings)
-            if not valid:
-                log.warning("stage 4 for %s: no holding of %s has a ticker", as_of, etf)
-                without.append(etf)
-                continue
-            snapshots.append(valid)
-            await bus.publish(
-                EtfHoldings(
-                    etf_ticker=etf,
-                    as_of_date=snap.as_of,
-                    point_in_time=snap.point_in_time,
-                    source=source.name,
-                    holdings=[
-                        HoldingItem(
-                            holding_ticker=h.holding,
-                            weight=h.weight,
-                            holding_name=h.name[:255] if h.name else None,
-                            currency=h.currency,
-                        )
-                        for h in valid
-                    ],
-                )
+    finally:
+        await conn.close()
+    if not trending:
+        log.info("stage 4 for %s: no ETF is trending, nothing to collect", as_of)
+        return StageResult(skipped=True, details={"reason": "no ETF trending"})
+    return await collect_holdings(ctx, as_of, trending, source, bus, "stage 4", "trending")
+
+
+async def stage_etf_holdings(
+    ctx: StageContext, as_of: date, source: Source, bus: Bus
+) -> StageResult:
+    """The weekly refresh (SPEC §4.7): every ETF's snapshot and its top holdings' data, trending
+    or not, so the ETF top-holdings analytics cover every ETF."""
+    etfs = [e.ticker for e in ctx.universe.etfs]
+    return await collect_holdings(ctx, as_of, etfs, source, bus, "etf-holdings", "etfs")
+
+
+async def collect_holdings(
+    ctx: StageContext,
+    as_of: date,
+    etfs: list[str],
+    source: Source,
+    bus: Bus,
+    label: str,
+    key: str,
+) -> StageResult:
+    """Publish each ETF's latest snapshot dated <= D, then daily history and market caps of
+    each snapshot's top holdings by weight (only what the database lacks)."""
+    snapshots: list[list[Holding]] = []
+    without: list[str] = []
+    for etf in etfs:
+        snap = await asyncio.to_thread(source.holdings, etf, as_of)
+        if snap is None or not snap.holdings:
+            log.warning("%s for %s: %s has no holdings", label, as_of, etf)
+            without.append(etf)
+            continue
+        valid = _valid_holdings(etf, as_of, snap.holdings)
+        if not valid:
+            log.warning("%s for %s: no holding of %s has a ticker", label, as_of, etf)
+            without.append(etf)
+            continue
+        snapshots.append(valid)
+        await bus.publish(
+            EtfHoldings(
+                etf_ticker=etf,
+                as_of_date=snap.as_of,
+                point_in_time=snap.point_in_time,
+                source=source.name,
+                holdings=[
+                    HoldingItem(
+                        holding_ticker=h.holding,
+                        weight=h.weight,
+                        holding_name=h.name[:255] if h.name else None,
+                        currency=h.currency,
+                    )
+                    for h in valid
+                ],
             )
-        stocks = sorted({h.holding for valid in snapshots for h in top_by_weight(valid)})
+        )
+    stocks = sorted({h.holding for valid in snapshots for h in top_by_weight(valid)})
+    conn = await asyncpg.connect(ctx.database_url)
+    try:
         windows = await _fetch_windows(conn, "collected_06_daily_stock_history", stocks, as_of)
     finally:
         await conn.close()
     failed: dict[str, str] = {}
     published = 0
-    for ticker in track(stocks, "stage 4: holdings"):
+    for ticker in track(stocks, f"{label}: holdings"):
         try:
             msgs = await asyncio.to_thread(_stock_messages, source, ticker, windows[ticker], as_of)
         except SourceError as exc:
             failed[ticker] = str(exc)
-            log.error("stage 4: %s", exc)
+            log.error("%s: %s", label, exc)
             continue
         await bus.publish_all(msgs)
         published += len(msgs)
     await bus.flush()
     details = {
-        "trending": trending,
+        key: etfs,
         "without_holdings": without,
         "stocks": len(stocks),
         "messages": published,
@@ -253,6 +281,6 @@ async def stage_holdings(ctx: StageContext, as_of: date, source: Source, bus: Bu
     }
     if failed and len(failed) == len(stocks):
         raise SourceError(
-            f"stage 4 for {as_of}: every holding failed: " + "; ".join(failed.values())
+            f"{label} for {as_of}: every holding failed: " + "; ".join(failed.values())
         )
     return StageResult(rows=published + len(snapshots), details=details)
