@@ -35,7 +35,7 @@ demo: install
 	$(BIN)/trendfolio demo
 
 lint: install
-	$(BIN)/ruff check lib services spark-jobs tests bench scripts
+	$(BIN)/ruff check lib services spark-jobs dags tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy
