@@ -76,7 +76,8 @@ install_apiserver() {
     echo "tools: kube-apiserver $KUBERNETES_VERSION present"
   else
     echo "tools: building kube-apiserver $KUBERNETES_VERSION (10+ minutes the first time)"
-    local src=$ROOT/.tools/src/kube-apiserver staging=v0.${KUBERNETES_VERSION#v1.} gomod
+    local src=$ROOT/.tools/src/kube-apiserver staging=v0.${KUBERNETES_VERSION#v1.} gomod minor
+    minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
     mkdir -p "$src"
     gomod=$("$GO" mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" \
             | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
@@ -90,8 +91,9 @@ install_apiserver() {
     } > "$src/go.mod"
     printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' \
       > "$src/tools.go"
-    (cd "$src" && "$GO" mod tidy && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w \
-      -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" \
+    (cd "$src" && "$GO" mod tidy && CGO_ENABLED=0 "$GO" build -ldflags "-s -w \
+      -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION \
+      -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
       -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
   fi
   if ! command -v etcd >/dev/null 2>&1; then

@@ -150,3 +150,14 @@ def test_the_dags_spark_template_with_the_recipe_settings_fits_the_crd_and_the_c
             for ref in app["spec"][role].get("envFrom", []):
                 kind, name = next(iter(ref.items()))
                 dev.named("ConfigMap" if kind == "configMapRef" else "Secret", name["name"])
+
+
+def test_airflow_values_match_the_airflow_image() -> None:
+    dockerfile = REPO / "docker" / "airflow" / "Dockerfile"
+    if not dockerfile.is_file():
+        pytest.skip("docker/airflow/Dockerfile is not on this branch")
+    (version,) = re.findall(r"^FROM apache/airflow:(?:slim-)?([0-9.]+)", dockerfile.read_text(),
+                            re.M)
+    af = _load("airflow-values.yaml")
+    assert af["airflowVersion"] == version
+    assert af["images"]["airflow"]["repository"] == "trendfolio/airflow"
