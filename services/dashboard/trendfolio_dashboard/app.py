@@ -1,0 +1,151 @@
+"""The Dash app: ``create_app(settings)`` wires the layout to the API; ``serve`` runs it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, State, html
+
+from trendfolio.config import Settings
+from trendfolio_dashboard import views
+from trendfolio_dashboard.api import ApiClient
+from trendfolio_dashboard.components import error_alert, info_alert
+from trendfolio_dashboard.data import (
+    DEFAULT_VIEW,
+    VIEWS,
+    error_from_payload,
+    load_status,
+    load_view,
+)
+from trendfolio_dashboard.i18n import lang_or_default, t
+from trendfolio_dashboard.layout import build_layout, freshness_text, picker_days
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parent / "assets"
+MONTH_FORMAT = {"ko": "YYYY년 M월", "en": "MMMM YYYY"}
+
+
+def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
+    """The dashboard for the API at ``settings.api_url`` (a ``client`` may be passed in)."""
+    api = client or ApiClient.from_settings(settings)
+    app = Dash(
+        __name__,
+        title="Trendfolio",
+        update_title=None,
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+    )
+    app.layout = build_layout()
+    app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    _register(app, api)
+    return app
+
+
+def _register(app: Dash, api: ApiClient) -> None:
+    @app.callback(Output("status", "data"), Input("refresh", "n_intervals"))
+    def refresh_status(_n: int | None) -> dict[str, Any]:
+        return load_status(api)
+
+    @app.callback(
+        Output("date-picker", "date"),
+        Output("date-picker", "min_date_allowed"),
+        Output("date-picker", "max_date_allowed"),
+        Output("date-picker", "disabled_days"),
+        Input("status", "data"),
+        State("date-picker", "date"),
+        State("date-picker", "max_date_allowed"),
+    )
+    def sync_picker(
+        status: dict[str, Any] | None, current: str | None, previous_latest: str | None
+    ) -> tuple[str | None, str | None, str | None, list[str]]:
+        body = (status or {}).get("ok") or {}
+        available: list[str] = body.get("available_dates") or []
+        first, last, disabled = picker_days(available)
+        latest = body.get("latest_as_of_date") or last
+        # Opens on the latest data; follows new data unless the user chose an earlier session.
+        keep = current in available and current != previous_latest
+        return (current if keep else latest), first, last, disabled
+
+    @app.callback(
+        Output("view-data", "data"),
+        Input("tabs", "value"),
+        Input("date-picker", "date"),
+        Input("status", "data"),
+    )
+    def fetch_view(view: str, chosen: str | None, status: dict[str, Any] | None) -> dict[str, Any]:
+        view = view if view in VIEWS else DEFAULT_VIEW
+        if not status:
+            return {"view": view, "pending": True}
+        if "error" in status:
+            return {"view": view, "fatal": status["error"]}
+        latest = status["ok"].get("latest_as_of_date")
+        if not latest:
+            return {"view": view, "nodata": True}
+        as_of = date.fromisoformat(chosen[:10]) if chosen else None
+        return load_view(api, view, as_of, date.fromisoformat(latest))
+
+    @app.callback(
+        Output("view-content", "children"),
+        Input("view-data", "data"),
+        Input("lang-switch", "value"),
+    )
+    def render(data: dict[str, Any] | None, lang_value: str | None) -> Any:
+        lang = lang_or_default(lang_value)
+        if not data or data.get("pending"):
+            return html.Div()
+        if "fatal" in data:
+            return error_alert(error_from_payload(data["fatal"]), lang)
+        if data.get("nodata"):
+            return info_alert(f"{t('nodata.title', lang)}: {t('nodata.body', lang)}")
+        return views.render_view(data, lang)
+
+    @app.callback(
+        Output("page-title", "children"),
+        Output("page-subtitle", "children"),
+        Output("date-label", "children"),
+        Output("lang-label", "children"),
+        Output("sample-banner", "children"),
+        Output("freshness", "children"),
+        Output("horizon", "children"),
+        Output("methodology-item", "title"),
+        Output("methodology-items", "children"),
+        Output("footer", "children"),
+        Output("date-picker", "month_format"),
+        *[Output(f"tab-{v}", "label") for v in VIEWS],
+        Input("lang-switch", "value"),
+        Input("status", "data"),
+        Input("tabs", "value"),
+    )
+    def render_frame(lang_value: str | None, status: dict[str, Any] | None, view: str) -> tuple[
+            Any, ...]:
+        lang = lang_or_default(lang_value)
+        body = (status or {}).get("ok") or {}
+        banner = (
+            dbc.Alert(t("sample.banner", lang), color="warning", id="sample-alert",
+                      class_name="fw-semibold")
+            if body.get("is_sample") else None
+        )
+        freshness = freshness_text(body, lang) if body else ""
+        methodology = [html.Li(item) for item in t("method.items", lang).split("|")]
+        return (
+            t("page.title", lang), t("page.subtitle", lang), t("control.date", lang),
+            t("control.language", lang), banner, freshness,
+            t(f"horizon.{view if view in VIEWS else '20'}", lang), t("method.title", lang),
+            methodology, t("footer", lang), MONTH_FORMAT[lang],
+            *[t(f"tab.{v}", lang) for v in VIEWS],
+        )
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Run the dashboard (``trendfolio serve dashboard``) until interrupted."""
+    app = create_app(settings)
+    log.info("dashboard on http://%s:%d reading %s", host, port, settings.api_url)
+    app.run(host=host, port=port, debug=False)
+
+
+__all__ = ["create_app", "serve"]
