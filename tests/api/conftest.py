@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.api.analytics_rows import insert_analytics_rows
 from trendfolio.db.server import PgServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,7 +119,15 @@ def start_server(
 
 
 @pytest.fixture(scope="session")
-def api(loaded_db: LoadedDb, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+async def analytics(loaded_db: LoadedDb) -> None:
+    """LABELLED test rows for analytics_08/09/10 (see analytics_rows.py)."""
+    await insert_analytics_rows(loaded_db.url, loaded_db.sessions[-1])
+
+
+@pytest.fixture(scope="session")
+def api(
+    loaded_db: LoadedDb, analytics: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
     """`trendfolio serve api` on the loaded database, no API key, CORS for one origin."""
     yield from start_server(loaded_db, tmp_path_factory.mktemp("api"),
                             TRENDFOLIO_CORS_ORIGINS="http://127.0.0.1:8050")
