@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, html
+from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from trendfolio.config import Settings
 from trendfolio_dashboard import views
@@ -40,69 +40,55 @@ def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
         serve_locally=True,
         suppress_callback_exceptions=True,
     )
-    app.layout = build_layout()
+    # A function: every page load starts from the API's current dates (one request).
+    app.layout = lambda: build_layout(load_status(api))
     app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     _register(app, api)
     return app
 
 
 def _register(app: Dash, api: ApiClient) -> None:
-    @app.callback(Output("status", "data"), Input("refresh", "n_intervals"))
-    def refresh_status(_n: int | None) -> dict[str, Any]:
-        return load_status(api)
-
     @app.callback(
+        Output("status", "data"),
         Output("date-picker", "date"),
         Output("date-picker", "min_date_allowed"),
         Output("date-picker", "max_date_allowed"),
         Output("date-picker", "disabled_days"),
-        Input("status", "data"),
+        Input("refresh", "n_intervals"),
         State("date-picker", "date"),
         State("date-picker", "max_date_allowed"),
+        prevent_initial_call=True,
     )
-    def sync_picker(
-        status: dict[str, Any] | None, current: str | None, previous_latest: str | None
-    ) -> tuple[str | None, str | None, str | None, list[str]]:
-        body = (status or {}).get("ok") or {}
+    def refresh_status(
+        _n: int | None, current: str | None, previous_latest: str | None
+    ) -> tuple[dict[str, Any], str | None, str | None, str | None, list[str]]:
+        status = load_status(api)
+        body = status.get("ok") or {}
         available: list[str] = body.get("available_dates") or []
         first, last, disabled = picker_days(available)
         latest = body.get("latest_as_of_date") or last
         # Opens on the latest data; follows new data unless the user chose an earlier session.
         keep = current in available and current != previous_latest
-        return (current if keep else latest), first, last, disabled
+        return status, (current if keep else latest), first, last, disabled
 
     @app.callback(
         Output("view-data", "data"),
+        Output("view-content", "children"),
         Input("tabs", "value"),
         Input("date-picker", "date"),
         Input("status", "data"),
-    )
-    def fetch_view(view: str, chosen: str | None, status: dict[str, Any] | None) -> dict[str, Any]:
-        view = view if view in VIEWS else DEFAULT_VIEW
-        if not status:
-            return {"view": view, "pending": True}
-        if "error" in status:
-            return {"view": view, "fatal": status["error"]}
-        latest = status["ok"].get("latest_as_of_date")
-        if not latest:
-            return {"view": view, "nodata": True}
-        as_of = date.fromisoformat(chosen[:10]) if chosen else None
-        return load_view(api, view, as_of, date.fromisoformat(latest))
-
-    @app.callback(
-        Output("view-content", "children"),
-        Input("view-data", "data"),
         Input("lang-switch", "value"),
+        State("view-data", "data"),
     )
-    def render(data: dict[str, Any] | None, lang_value: str | None) -> Any:
+    def show_view(
+        view: str, chosen: str | None, status: dict[str, Any] | None, lang_value: str | None,
+        shown: dict[str, Any] | None,
+    ) -> tuple[Any, Any]:
         lang = lang_or_default(lang_value)
-        if not data or data.get("pending"):
-            return html.Div()
-        if "fatal" in data:
-            return error_alert(error_from_payload(data["fatal"]), lang)
-        if data.get("nodata"):
-            return info_alert(f"{t('nodata.title', lang)}: {t('nodata.body', lang)}")
-        return views.render_view(data, lang)
+        if ctx.triggered_id == "lang-switch" and shown:
+            return no_update, _render(shown, lang)  # a language switch needs no new data
+        data = _fetch(api, view if view in VIEWS else DEFAULT_VIEW, chosen, status)
+        return data, _render(data, lang)
 
     @app.callback(
         Output("page-title", "children"),
@@ -139,6 +125,31 @@ def _register(app: Dash, api: ApiClient) -> None:
             methodology, t("footer", lang), MONTH_FORMAT[lang],
             *[t(f"tab.{v}", lang) for v in VIEWS],
         )
+
+
+def _fetch(
+    api: ApiClient, view: str, chosen: str | None, status: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The view's data for the chosen date, or why there is none."""
+    if not status:
+        return {"view": view, "pending": True}
+    if "error" in status:
+        return {"view": view, "fatal": status["error"]}
+    latest = status["ok"].get("latest_as_of_date")
+    if not latest:
+        return {"view": view, "nodata": True}
+    as_of = date.fromisoformat(chosen[:10]) if chosen else None
+    return load_view(api, view, as_of, date.fromisoformat(latest))
+
+
+def _render(data: dict[str, Any], lang: str) -> Any:
+    if data.get("pending"):
+        return html.Div()
+    if "fatal" in data:
+        return error_alert(error_from_payload(data["fatal"]), lang)
+    if data.get("nodata"):
+        return info_alert(f"{t('nodata.title', lang)}: {t('nodata.body', lang)}")
+    return views.render_view(data, lang)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

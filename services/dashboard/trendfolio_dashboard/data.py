@@ -7,6 +7,7 @@ request failed carries the error instead, so one failure never blanks the whole 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +21,9 @@ DEFAULT_VIEW = "20"
 CARD_HOLDINGS = 5
 RANKING_PERIOD = 20
 HISTORY_MONTHS = 12
+
+# The few requests of a view go out together; shared by every browser session.
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="api")
 
 Section = dict[str, Any]  # {"ok": payload} or {"error": {...ApiError fields}}
 
@@ -60,26 +64,30 @@ def monthly_rebalance_in_force(d: date) -> date:
 def load_view(
     client: ApiClient, view: str, as_of: date | None, latest: date | None
 ) -> dict[str, Any]:
-    """Fetch one view's data for ``as_of`` (``None`` = the latest in the data)."""
+    """Fetch one view's data for ``as_of`` (``None`` = the latest in the data), concurrently."""
     day = as_of if as_of is not None and as_of != latest else None
     shown = as_of or latest
+    fetches: dict[str, Callable[[], Any]]
     if view in PERIOD_VIEWS:
         period = PERIOD_VIEWS[view]
-        return {
-            "view": view,
-            "as_of": shown.isoformat() if shown else None,
-            "trending": _section(lambda: client.trending_etfs(period, day)),
-            "portfolio": _section(lambda: client.portfolio(period, day)),
-            "cards": _section(lambda: client.etf_cards(period, day, CARD_HOLDINGS)),
+        fetches = {
+            "trending": lambda: client.trending_etfs(period, day),
+            "portfolio": lambda: client.portfolio(period, day),
+            "cards": lambda: client.etf_cards(period, day, CARD_HOLDINGS),
         }
-    if view != MONTHLY_VIEW:
+    elif view == MONTHLY_VIEW:
+        rebalance = monthly_rebalance_in_force(day) if day is not None else None
+        fetches = {
+            "monthly": lambda: client.monthly_portfolio(rebalance),
+            "ranking": lambda: client.trending_etfs(RANKING_PERIOD, day),
+            "history": lambda: client.monthly_performance(day, HISTORY_MONTHS),
+            "vs_spy": lambda: client.monthly_vs_spy(rebalance),
+        }
+    else:
         raise ValueError(f"unknown dashboard view {view!r}: use one of {', '.join(VIEWS)}")
-    rebalance = monthly_rebalance_in_force(day) if day is not None else None
+    futures = {name: _POOL.submit(_section, fetch) for name, fetch in fetches.items()}
     return {
         "view": view,
         "as_of": shown.isoformat() if shown else None,
-        "monthly": _section(lambda: client.monthly_portfolio(rebalance)),
-        "ranking": _section(lambda: client.trending_etfs(RANKING_PERIOD, day)),
-        "history": _section(lambda: client.monthly_performance(day, HISTORY_MONTHS)),
-        "vs_spy": _section(lambda: client.monthly_vs_spy(rebalance)),
+        **{name: future.result() for name, future in futures.items()},
     }

@@ -24,15 +24,21 @@ def _tab(view: str) -> dcc.Tab:
     )
 
 
-def build_layout() -> html.Div:
+def build_layout(status: dict[str, Any]) -> html.Div:
+    """The page for a fresh visit; ``status`` (from ``/dashboard/status``) sets the date picker."""
     lang = DEFAULT_LANG
+    first, last, disabled = picker_days(((status.get("ok") or {}).get("available_dates")) or [])
+    latest = (status.get("ok") or {}).get("latest_as_of_date") or last
     controls = dbc.Row(
         [
             dbc.Col([
                 dbc.Label(t("control.date", lang), id="date-label", html_for="date-picker",
                           class_name="me-2 mb-0 fw-semibold"),
-                dcc.DatePickerSingle(id="date-picker", display_format="YYYY-MM-DD",
-                                     first_day_of_week=0, clearable=False),
+                dcc.DatePickerSingle(
+                    id="date-picker", date=latest, min_date_allowed=first, max_date_allowed=last,
+                    disabled_days=disabled, display_format="YYYY-MM-DD", first_day_of_week=0,
+                    clearable=False,
+                ),
             ], width="auto", class_name="d-flex align-items-center"),
             dbc.Col([
                 dbc.Label(t("control.language", lang), id="lang-label", html_for="lang-switch",
@@ -48,7 +54,7 @@ def build_layout() -> html.Div:
         class_name="g-4 my-2",
     )
     return html.Div([
-        dcc.Store(id="status"),
+        dcc.Store(id="status", data=status),
         dcc.Store(id="view-data"),
         dcc.Interval(id="refresh", interval=REFRESH_MS),
         dbc.Container([
