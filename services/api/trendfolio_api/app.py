@@ -17,6 +17,7 @@ from trendfolio.config import Settings
 from trendfolio.db.connect import describe
 from trendfolio_api.deps import require_api_key
 from trendfolio_api.metrics import MetricsMiddleware
+from trendfolio_api.models import ErrorDetail
 from trendfolio_api.routes import dashboard, etf_holdings, health, stocks
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,14 @@ def create_app(settings: Settings) -> FastAPI:
         settings.api_key.get_secret_value().encode() if settings.api_key is not None else None
     )
     protected = [Depends(require_api_key)]
-    app.include_router(health.router)
-    app.include_router(stocks.router, dependencies=protected)
-    app.include_router(dashboard.router, dependencies=protected)
-    app.include_router(etf_holdings.router, dependencies=protected)
+    errors: dict[int | str, dict[str, object]] = {
+        401: {"model": ErrorDetail, "description": "X-API-Key missing or wrong"},
+        404: {"model": ErrorDetail, "description": "unknown ticker, ETF or date"},
+        503: {"model": ErrorDetail, "description": "the database is unavailable"},
+    }
+    app.include_router(health.router, responses={503: errors[503]})
+    for router in (stocks.router, dashboard.router, etf_holdings.router):
+        app.include_router(router, dependencies=protected, responses=errors)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -7,6 +7,12 @@ from datetime import date, datetime
 from pydantic import BaseModel
 
 
+class ErrorDetail(BaseModel):
+    """A 401, 404 or 503: what was missing or wrong, in words."""
+
+    detail: str
+
+
 class Health(BaseModel):
     status: str
     service: str
