@@ -35,12 +35,13 @@ def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
     app = Dash(
         __name__,
         title="Trendfolio",
-        update_title=None,
+        update_title="",
         assets_folder=str(ASSETS),
         serve_locally=True,
         suppress_callback_exceptions=True,
     )
     # A function: every page load starts from the API's current dates (one request).
+    app.index_string = app.index_string.replace("<html>", '<html lang="ko">', 1)
     app.layout = lambda: build_layout(load_status(api))
     app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     _register(app, api)
@@ -102,6 +103,7 @@ def _register(app: Dash, api: ApiClient) -> None:
         Output("methodology-items", "children"),
         Output("footer", "children"),
         Output("date-picker", "month_format"),
+        Output("date-picker", "placeholder"),
         *[Output(f"tab-{v}", "label") for v in VIEWS],
         Input("lang-switch", "value"),
         Input("status", "data"),
@@ -122,7 +124,7 @@ def _register(app: Dash, api: ApiClient) -> None:
             t("page.title", lang), t("page.subtitle", lang), t("control.date", lang),
             t("control.language", lang), banner, freshness,
             t(f"horizon.{view if view in VIEWS else '20'}", lang), t("method.title", lang),
-            methodology, t("footer", lang), MONTH_FORMAT[lang],
+            methodology, t("footer", lang), MONTH_FORMAT[lang], t("control.date_placeholder", lang),
             *[t(f"tab.{v}", lang) for v in VIEWS],
         )
 
@@ -155,6 +157,7 @@ def _render(data: dict[str, Any], lang: str) -> Any:
 def serve(settings: Settings, host: str, port: int) -> None:
     """Run the dashboard (``trendfolio serve dashboard``) until interrupted."""
     app = create_app(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call is noise
     log.info("dashboard on http://%s:%d reading %s", host, port, settings.api_url)
     app.run(host=host, port=port, debug=False)
 

@@ -56,7 +56,7 @@ class Row:
     cells: Sequence[Cell]
     background: str | None = None
     class_name: str = ""
-    attrs: dict[str, str] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 def data_table(

@@ -22,7 +22,7 @@ def _figure(data: list[dict[str, Any]], height: int, **layout: Any) -> Figure:
         "data": data,
         "layout": {
             "height": height,
-            "margin": {"l": 10, "r": 10, "t": 30, "b": 40},
+            "margin": {"l": 60, "r": 10, "t": 40, "b": 40},
             "plot_bgcolor": theme.PLOT_BACKGROUND,
             "paper_bgcolor": "white",
             "font": {"family": FONT, "color": theme.TEXT},
@@ -57,7 +57,7 @@ def weights_chart(rows: list[dict[str, Any]], lang: str) -> Figure:
         height=max(220, 70 + 26 * len(ordered)),
         title={"text": t("chart.weights", lang), "font": {"size": 14}},
         xaxis={"title": {"text": t("chart.weight_axis", lang)}},
-        yaxis={"type": "category"},
+        yaxis={"type": "category", "automargin": True},
     )
 
 
@@ -77,7 +77,7 @@ def vs_spy_chart(points: list[dict[str, Any]], lang: str) -> Figure:
         lines,
         height=400,
         xaxis={"title": {"text": t("vs_spy.x", lang)}},
-        yaxis={"title": {"text": t("vs_spy.y", lang)}, "ticksuffix": "%"},
+        yaxis={"title": {"text": t("vs_spy.y", lang)}, "ticksuffix": "%", "automargin": True},
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
     )

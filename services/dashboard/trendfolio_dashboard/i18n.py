@@ -21,6 +21,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "control.date": ("기준일", "As-of date"),
     "control.language": ("언어", "Language"),
+    "control.date_placeholder": ("날짜 선택", "Choose a date"),
     "lang.ko": ("한국어", "한국어"),
     "lang.en": ("English", "English"),
     "sample.banner": (
@@ -116,8 +117,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "💎 ETF cards: top {k} holdings ({n} days)",
     ),
     "cards.pick": (
-        "🎯 포트폴리오 선정: {ticker} ({name}) | 기간 수익률 {ret} | 기준 ETF {etf}",
-        "🎯 Portfolio pick: {ticker} ({name}) | period return {ret} | source ETF {etf}",
+        "🎯 포트폴리오 선정: {ticker}{name} | 기간 수익률 {ret} | 기준 ETF {etf}",
+        "🎯 Portfolio pick: {ticker}{name} | period return {ret} | source ETF {etf}",
     ),
     "cards.empty": ("표시할 ETF 카드가 없습니다.", "No ETF cards to show."),
     "cards.no_holdings": (

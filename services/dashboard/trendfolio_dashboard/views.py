@@ -30,7 +30,7 @@ from trendfolio_dashboard.data import (
 from trendfolio_dashboard.figures import vs_spy_chart, weights_chart
 from trendfolio_dashboard.i18n import t
 
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+GRAPH_CONFIG: Any = {"displayModeBar": False, "responsive": True}
 
 
 def render_view(data: dict[str, Any] | None, lang: str) -> Any:
@@ -202,7 +202,8 @@ def _cards_section(sec: dict[str, Any], n: int, lang: str) -> Any:
     pick = payload.get("portfolio_pick")
     if pick:
         parts.append(dbc.Alert(t(
-            "cards.pick", lang, ticker=pick.get("ticker"), name=pick.get("company_name") or "",
+            "cards.pick", lang, ticker=pick.get("ticker"),
+            name=f" ({pick['company_name']})" if pick.get("company_name") else "",
             ret=fmt_pct(pick.get("return_pct")), etf=pick.get("source_etf") or "—",
         ), color="info", id="portfolio-pick"))
     if not etfs:
