@@ -70,6 +70,17 @@ async def resolve_as_of(
     return requested
 
 
+async def fetch_portfolio(
+    pool: asyncpg.Pool, as_of_date: date | None, period: int
+) -> list[asyncpg.Record]:
+    """The period's portfolio rows for the date (default: its latest); 404 for an unknown date."""
+    rows: list[asyncpg.Record] = await pool.fetch(queries.PORTFOLIO, as_of_date, period)
+    if not rows[0]["known"]:
+        assert as_of_date is not None
+        raise not_found(f"no pipeline run for as_of_date {as_of_date.isoformat()}")
+    return [r for r in rows if r["ticker"] is not None]
+
+
 def is_benchmark(etf_type: str | None) -> bool:
     return etf_type in ("benchmark", "both")
 

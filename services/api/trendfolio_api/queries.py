@@ -4,9 +4,6 @@ from __future__ import annotations
 
 DATE_KNOWN = "SELECT EXISTS (SELECT 1 FROM analytics_03_trending_etfs WHERE as_of_date = $1)"
 LATEST_TRENDING_DATE = "SELECT max(as_of_date) FROM analytics_03_trending_etfs WHERE period = $1"
-LATEST_PORTFOLIO_DATE = (
-    "SELECT max(as_of_date) FROM analytics_05_portfolio_allocation WHERE period_days = $1"
-)
 
 STATUS_LATEST_BY_PERIOD = """
 SELECT period_days, max(as_of_date) AS as_of_date
@@ -38,13 +35,23 @@ LEFT JOIN collected_00_meta_etf m ON m.ticker = t.etf_ticker
 WHERE t.as_of_date = $1 AND t.period = $2
 ORDER BY t.rank NULLS LAST, t.etf_ticker"""
 
+# One round trip: resolve the date (the latest for the period, or the asked one if the pipeline
+# ran for it), then the rows; a row with a NULL ticker means "known date, empty portfolio".
 PORTFOLIO = """
-SELECT as_of_date, ticker, company_name, sector, market_cap, market_cap_estimated, return_pct,
-       sector_avg, is_trending, rank, portfolio_weight, allocation_reason, period_days,
-       etf_ticker, etf_return_pct, is_point_in_time, created_at
-FROM analytics_05_portfolio_allocation
-WHERE as_of_date = $1 AND period_days = $2
-ORDER BY portfolio_weight DESC, rank, ticker"""
+WITH d AS (
+    SELECT CASE WHEN $1::date IS NULL
+                THEN (SELECT max(as_of_date) FROM analytics_05_portfolio_allocation
+                      WHERE period_days = $2)
+                ELSE $1::date END AS day,
+           ($1::date IS NULL OR EXISTS (SELECT 1 FROM analytics_03_trending_etfs
+                                        WHERE as_of_date = $1::date)) AS known)
+SELECT d.known, p.as_of_date, p.ticker, p.company_name, p.sector, p.market_cap,
+       p.market_cap_estimated, p.return_pct, p.sector_avg, p.is_trending, p.rank,
+       p.portfolio_weight, p.allocation_reason, p.period_days, p.etf_ticker, p.etf_return_pct,
+       p.is_point_in_time, p.created_at
+FROM d LEFT JOIN analytics_05_portfolio_allocation p
+       ON p.as_of_date = d.day AND p.period_days = $2
+ORDER BY p.portfolio_weight DESC, p.rank, p.ticker"""
 
 # The latest top-holdings analytics dated <= D for each ETF (non-trending ETFs refresh weekly).
 CARD_HOLDINGS = """

@@ -17,6 +17,7 @@ from trendfolio_api.deps import (
     PeriodDays,
     PoolDep,
     TickerQuery,
+    fetch_portfolio,
     is_benchmark,
     is_sector,
     not_found,
@@ -113,11 +114,8 @@ async def active_allocations(
     pool: PoolDep, period_days: PeriodDays = Period.D20, as_of_date: AsOfDate = None
 ) -> list[ActiveAllocation]:
     """The period's portfolio with ``portfolio_weight`` as a fraction (sums to 1)."""
-    day = await resolve_as_of(pool, as_of_date, queries.LATEST_PORTFOLIO_DATE, period_days)
-    if day is None:
-        return []
-    return [ActiveAllocation(**dict(r)) for r in await pool.fetch(queries.PORTFOLIO, day,
-                                                                   period_days)]
+    rows = await fetch_portfolio(pool, as_of_date, period_days)
+    return [ActiveAllocation(**dict(r)) for r in rows]
 
 
 @router.get("/trending-etf-top-holdings", response_model=EtfCards)
@@ -133,7 +131,7 @@ async def trending_etf_top_holdings(
         raise not_found(f"no trending analysis for period {period_days} yet")
     etfs = await pool.fetch(queries.TRENDING, day, period_days)
     holdings = await pool.fetch(queries.CARD_HOLDINGS, day, period_days, limit)
-    picks = await pool.fetch(queries.PORTFOLIO, day, period_days)
+    picks = await fetch_portfolio(pool, day, period_days)
     pick_by_etf = {p["etf_ticker"]: p for p in picks}
     by_etf = defaultdict(list)
     for h in holdings:

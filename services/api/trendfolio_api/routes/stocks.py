@@ -14,8 +14,8 @@ from trendfolio_api.deps import (
     PeriodDays,
     PoolDep,
     Symbol,
+    fetch_portfolio,
     not_found,
-    resolve_as_of,
 )
 from trendfolio_api.models import HistoryRow, MonthlyPortfolio, MonthlyStock, PortfolioStock
 
@@ -27,10 +27,7 @@ async def portfolio(
     pool: PoolDep, period_days: PeriodDays = Period.D20, as_of_date: AsOfDate = None
 ) -> list[PortfolioStock]:
     """The period's portfolio, highest weight first; ``weight`` in percent (sums to 100)."""
-    day = await resolve_as_of(pool, as_of_date, queries.LATEST_PORTFOLIO_DATE, period_days)
-    if day is None:
-        return []
-    rows = await pool.fetch(queries.PORTFOLIO, day, period_days)
+    rows = await fetch_portfolio(pool, as_of_date, period_days)
     return [PortfolioStock(**dict(r), weight=r["portfolio_weight"] * 100) for r in rows]
 
 
