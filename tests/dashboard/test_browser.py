@@ -278,3 +278,27 @@ async def test_an_unreachable_api_reads_as_a_message_not_a_crash(tab: Tab) -> No
         assert tab.errors == []
     finally:
         down.stop()
+
+
+async def test_the_refresh_rereads_the_api_and_keeps_a_chosen_session(
+    tab: Tab, dashboard: DashboardServer, api: ApiServer
+) -> None:
+    page = tab.page
+    await _open(page, dashboard)
+    interval = await page.evaluate(
+        "() => fetch('/_dash-layout').then(r => r.json()).then(l => JSON.stringify(l))")
+    assert '"interval": 300000' in interval.replace('":', '": ')  # every 5 minutes
+    await page.fill("#date-picker", EARLIER)
+    await page.press("#date-picker", "Enter")
+    await _drawn(page, "20", as_of=EARLIER)
+    mark = api.log.mark()
+    # What the 5-minute timer does when it fires.
+    await page.evaluate("() => window.dash_clientside.set_props('refresh', {n_intervals: 1})")
+    for _ in range(100):
+        if len(api.log.since(mark)) >= 4:
+            break
+        await page.wait_for_timeout(100)
+    paths = [path for path, _ in api.log.since(mark)]
+    assert paths.count("/dashboard/status") == 1 and len(paths) == 4, paths
+    await _drawn(page, "20", as_of=EARLIER)
+    assert await page.input_value("#date-picker") == EARLIER
