@@ -63,7 +63,10 @@ async def _fill_missing_analytics(url: str) -> None:
     API tests' LABELLED rows (tests/api/analytics_rows.py), derived from this run's own data."""
     conn = await asyncpg.connect(url)
     try:
-        have = await conn.fetchval("SELECT count(*) FROM analytics_10_etf_monthly_returns")
+        have = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM analytics_08_monthly_portfolio)"
+            " + (SELECT count(*) FROM analytics_09_etf_top_holdings)"
+            " + (SELECT count(*) FROM analytics_10_etf_monthly_returns)")
     finally:
         await conn.close()
     if not have:

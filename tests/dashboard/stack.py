@@ -85,13 +85,14 @@ class RequestLog:
 class ApiServer:
     """The real API (``trendfolio_api.app.create_app``) under uvicorn in a thread."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, api_key: str | None = None) -> None:
         import uvicorn
 
         from trendfolio.config import Settings
         from trendfolio_api.app import create_app
 
-        settings = Settings(database_url=database_url, readonly_database_url=None, api_key=None)
+        settings = Settings(database_url=database_url, readonly_database_url=None,
+                            api_key=api_key)
         self.log = RequestLog(create_app(settings))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -113,7 +114,7 @@ class ApiServer:
 class DashboardServer:
     """The dashboard (``trendfolio_dashboard.app.create_app``) under werkzeug in a thread."""
 
-    def __init__(self, api_url: str) -> None:
+    def __init__(self, api_url: str, api_key: str | None = None) -> None:
         from werkzeug.serving import make_server
 
         from trendfolio.config import Settings
@@ -121,7 +122,7 @@ class DashboardServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(Settings(api_url=api_url, api_key=None))
+        self.app = create_app(Settings(api_url=api_url, api_key=api_key))
         self._server = make_server("127.0.0.1", self.port, self.app.server, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="dashboard",
                                         daemon=True)

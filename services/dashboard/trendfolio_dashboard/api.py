@@ -56,12 +56,11 @@ def _detail(response: httpx.Response) -> str:
 
 @dataclass
 class ApiClient:
-    """Typed-by-path access to the API; counts the requests it makes (thread-safe)."""
+    """One method per API endpoint the dashboard reads; safe to share between threads."""
 
     base_url: str
     api_key: str | None = None
     timeout_s: float = TIMEOUT_S
-    requests_made: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _http: httpx.Client | None = field(default=None, repr=False)
 
@@ -79,14 +78,8 @@ class ApiClient:
                 )
             return self._http
 
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-
     def get(self, path: str, **params: object) -> Any:
         query = {k: _param(v) for k, v in params.items() if v is not None}
-        with self._lock:
-            self.requests_made += 1
         try:
             response = self._client().get(path, params=query)
         except httpx.HTTPError as exc:
