@@ -26,6 +26,7 @@ from trendfolio_dashboard.layout import build_layout, freshness_text, picker_day
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
+PLOTLY_BUNDLE = "plotly-basic.min.js"
 MONTH_FORMAT = {"ko": "YYYY년 M월", "en": "MMMM YYYY"}
 
 
@@ -37,6 +38,10 @@ def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
         title="Trendfolio",
         update_title="",
         assets_folder=str(ASSETS),
+        # Plotly is parsed while the page waits for its first data, not before it asks for it;
+        # it is defined before any response is handled, so dcc.Graph never fetches its own copy.
+        assets_ignore=PLOTLY_BUNDLE.replace(".", r"\."),
+        external_scripts=[{"src": f"assets/{PLOTLY_BUNDLE}", "defer": "defer"}],
         serve_locally=True,
         suppress_callback_exceptions=True,
     )
