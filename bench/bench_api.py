@@ -145,8 +145,17 @@ async def open_loop(port: int, rate: float, seconds: float, max_open: int = 512)
         nonlocal in_flight
         conn = idle.pop() if idle else None
         try:
-            conn = conn or await Conn.open(port)
-            status = await conn.get(PATH)
+            try:
+                conn = conn or await Conn.open(port)
+                status = await conn.get(PATH)
+            except (OSError, asyncio.IncompleteReadError):
+                if conn is None:
+                    raise
+                # The server closed this connection while it sat idle (keep-alive timeout):
+                # what a browser does too, send again on a new one, on the same clock.
+                conn.close()
+                conn = await Conn.open(port)
+                status = await conn.get(PATH)
         except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
             errors[type(exc).__name__] += 1
             return
@@ -316,7 +325,9 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         f"`GET {PATH}` ({result['measurement']['rows_per_response']} rows per response, "
         f"{result['measurement']['source']}), one uvicorn worker each, loopback, "
-        f"{result['machine']['cores']} cores shared by load generator, server and PostgreSQL.",
+        f"{result['machine']['cores']} cores shared by load generator, server and PostgreSQL; "
+        f"1-minute load average after the runs: {a['load_average_1m_after']:.1f} (shipped), "
+        f"{b['load_average_1m_after']:.1f} (blocking).",
         "",
         "| handler | closed-loop req/s | closed-loop p50 / p99 ms | fixed rate | achieved/s | "
         "p50 ms | p99 ms | max ms | errors | dropped |",
