@@ -43,6 +43,7 @@ class LoadedDb:
 class ApiServer:
     url: str
     pid: int
+    log: Path
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -88,14 +89,17 @@ def _free_port() -> int:
 
 
 def start_server(
-    db: LoadedDb, home: Path, **env: str
+    db: LoadedDb, home: Path, *, readonly: bool = True, **env: str
 ) -> Iterator[ApiServer]:
     port = _free_port()
-    log = (home / f"api-{port}.log").open("w")
+    log_path = home / f"api-{port}.log"
+    log = log_path.open("w")
+    urls = {"TRENDFOLIO_DATABASE_URL": db.url}
+    if readonly:
+        urls["TRENDFOLIO_READONLY_DATABASE_URL"] = db.reader_url
     proc = subprocess.Popen(
         [str(TRENDFOLIO), "serve", "api", "--host", "127.0.0.1", "--port", str(port)],
-        env=_env(TRENDFOLIO_HOME=str(home), TRENDFOLIO_DATABASE_URL=db.url,
-                 TRENDFOLIO_READONLY_DATABASE_URL=db.reader_url, **env),
+        env=_env(TRENDFOLIO_HOME=str(home), **urls, **env),
         stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -108,10 +112,10 @@ def start_server(
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError(f"API did not start: {(home / f'api-{port}.log').read_text()}")
+            raise AssertionError(f"API did not start: {log_path.read_text()}")
         time.sleep(0.2)
     try:
-        yield ApiServer(url, proc.pid)
+        yield ApiServer(url, proc.pid, log_path)
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -26,8 +26,9 @@ POOL_MIN, POOL_MAX = 2, 10
 
 def reader_url(settings: Settings) -> str:
     """The read-only role's URL; the read-write one (with a warning) when none is configured."""
-    if settings.readonly_database_url is not None:
-        return settings.readonly_database_url.get_secret_value()
+    readonly = settings.readonly_database_url
+    if readonly is not None and readonly.get_secret_value().strip():
+        return readonly.get_secret_value()
     from trendfolio.db.connect import database_url
 
     url = database_url(settings)
