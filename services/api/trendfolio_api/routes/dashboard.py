@@ -67,19 +67,18 @@ async def status(pool: PoolDep) -> Status:
     )
 
 
-def _etf_info(r: dict[str, object]) -> EtfInfo:
-    etf_type = str(r["etf_type"])
+def _etf_info(r: asyncpg.Record) -> EtfInfo:
     return EtfInfo(
-        ticker=str(r["ticker"]), etf_name=r["etf_name"], etf_type=etf_type,  # type: ignore[arg-type]
-        sector_name=r["sector_name"], is_benchmark=is_benchmark(etf_type),  # type: ignore[arg-type]
-        is_sector=is_sector(etf_type), is_reference=bool(r["is_reference"]),
+        ticker=r["ticker"], etf_name=r["etf_name"], etf_type=r["etf_type"],
+        sector_name=r["sector_name"], is_benchmark=is_benchmark(r["etf_type"]),
+        is_sector=is_sector(r["etf_type"]), is_reference=r["is_reference"],
     )
 
 
 @router.get("/etf-list", response_model=list[EtfInfo])
 async def etf_list(pool: PoolDep) -> list[EtfInfo]:
     """The ETF universe: benchmarks, sector proxies (an ETF can be both) and the reference."""
-    return [_etf_info(dict(r)) for r in await pool.fetch(queries.ETF_LIST)]
+    return [_etf_info(r) for r in await pool.fetch(queries.ETF_LIST)]
 
 
 @router.get("/trending-etfs", response_model=TrendingEtfs)
