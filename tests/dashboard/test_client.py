@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import time
 from datetime import date
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.dashboard.conftest import Market
-from tests.dashboard.stack import EARLIER, LATEST, ApiServer, free_port
+from tests.dashboard.stack import EARLIER, LATEST, TRENDFOLIO, ApiServer, free_port
 from trendfolio_dashboard.api import ApiClient, ApiError
 from trendfolio_dashboard.data import load_status, load_view, monthly_rebalance_in_force
 
@@ -64,3 +70,35 @@ async def test_a_view_is_a_few_requests_and_follows_the_chosen_date(
         "SELECT ticker FROM analytics_05_portfolio_allocation WHERE as_of_date = $1 "
         "AND period_days = 10 ORDER BY rank", date.fromisoformat(EARLIER))
     assert tickers == [r["ticker"] for r in expected]
+
+
+def test_trendfolio_serve_dashboard_serves_the_page_for_the_api(
+    api: ApiServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
+    env.update(TRENDFOLIO_HOME=str(tmp_path), TRENDFOLIO_API_URL=api.url)
+    with (tmp_path / "dashboard.log").open("w") as log:
+        proc = subprocess.Popen(
+            [str(TRENDFOLIO), "serve", "dashboard", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    (tmp_path / "dashboard.log").read_text())
+                time.sleep(0.2)
+            page = httpx.get(url, timeout=10)
+            assert page.status_code == 200 and '<html lang="ko">' in page.text
+            layout = httpx.get(f"{url}/_dash-layout", timeout=10).json()
+            assert f'"latest_as_of_date": "{LATEST}"' in json.dumps(layout)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)

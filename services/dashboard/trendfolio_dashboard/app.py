@@ -160,11 +160,16 @@ def _render(data: dict[str, Any], lang: str) -> Any:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the dashboard (``trendfolio serve dashboard``) until interrupted."""
+    """Run the dashboard (``trendfolio serve dashboard``) until interrupted.
+
+    Waitress, a production WSGI server, rather than Flask's development server.
+    """
+    from waitress import serve as serve_wsgi
+
     app = create_app(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call is noise
     log.info("dashboard on http://%s:%d reading %s", host, port, settings.api_url)
-    app.run(host=host, port=port, debug=False)
+    serve_wsgi(app.server, host=host, port=port, threads=8, ident="trendfolio-dashboard")
 
 
 __all__ = ["create_app", "serve"]
