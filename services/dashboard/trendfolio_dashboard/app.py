@@ -27,6 +27,8 @@ from trendfolio_dashboard.layout import build_layout, freshness_text, picker_day
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
 PLOTLY_BUNDLE = "plotly-basic.min.js"
+# dcc loads these when a graph or the date picker mounts; fetched early instead of on demand.
+EAGER_CHUNKS = ("async-graph.js", "async-datepicker.js")
 MONTH_FORMAT = {"ko": "YYYY년 M월", "en": "MMMM YYYY"}
 
 
@@ -46,7 +48,12 @@ def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
         suppress_callback_exceptions=True,
     )
     # A function: every page load starts from the API's current dates (one request).
-    app.index_string = app.index_string.replace("<html>", '<html lang="ko">', 1)
+    app.index_string = app.index_string.replace("<html>", '<html lang="ko">', 1).replace(
+        "{%css%}", "{%css%}\n" + "\n".join(
+            f'<link rel="preload" as="script" href="_dash-component-suites/dash/dcc/{chunk}">'
+            for chunk in EAGER_CHUNKS),
+        1,
+    )
     app.layout = lambda: build_layout(load_status(api))
     app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     _register(app, api)
