@@ -100,10 +100,10 @@ async def test_opens_on_the_latest_session_in_korean_with_the_20_day_portfolio(
         "#weights-chart .ytick text", "ts => ts.map(t => t.textContent)")
     assert sorted(chart_labels) == sorted(expected)
     assert "20일 포트폴리오" in await page.inner_text("#portfolio-section")
-    fetched = await page.evaluate(
-        "() => performance.getEntriesByType('resource').map(r => r.name)")
-    assert any(name.endswith("assets/plotly-basic.min.js") for name in fetched)
-    assert not any("package_data/plotly.min.js" in name for name in fetched), "full Plotly loaded"
+    plotly = await page.evaluate("""() => performance.getEntriesByType('resource')
+        .filter(r => r.name.includes('plotly')).map(r => [r.name, r.encodedBodySize])""")
+    assert any(name.endswith("assets/plotly-basic.min.js") for name, _ in plotly)
+    assert all(size < 2_000_000 for _, size in plotly), f"the full Plotly bundle was sent: {plotly}"
     assert tab.errors == []
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, html, no_update
+from flask import Response, request, send_from_directory
 
 from trendfolio.config import Settings
 from trendfolio_dashboard import views
@@ -27,6 +28,7 @@ from trendfolio_dashboard.layout import build_layout, freshness_text, picker_day
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
 PLOTLY_BUNDLE = "plotly-basic.min.js"
+FULL_PLOTLY_PATH = "/_dash-component-suites/plotly/package_data/plotly.min.js"
 # dcc loads these when a graph or the date picker mounts; fetched early instead of on demand.
 EAGER_CHUNKS = ("async-graph.js", "async-datepicker.js")
 MONTH_FORMAT = {"ko": "YYYY년 M월", "en": "MMMM YYYY"}
@@ -40,10 +42,10 @@ def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
         title="Trendfolio",
         update_title="",
         assets_folder=str(ASSETS),
-        # Plotly is parsed while the page waits for its first data, not before it asks for it;
-        # it is defined before any response is handled, so dcc.Graph never fetches its own copy.
+        # Plotly loads beside the page, not before it: it is parsed while the page waits for
+        # its first data, and is normally defined long before the first graph mounts.
         assets_ignore=PLOTLY_BUNDLE.replace(".", r"\."),
-        external_scripts=[{"src": f"assets/{PLOTLY_BUNDLE}", "defer": "defer"}],
+        external_scripts=[{"src": f"assets/{PLOTLY_BUNDLE}", "async": "async"}],
         serve_locally=True,
         suppress_callback_exceptions=True,
     )
@@ -56,8 +58,17 @@ def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
     )
     app.layout = lambda: build_layout(load_status(api))
     app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    app.server.before_request(_basic_plotly_for_dcc)
     _register(app, api)
     return app
+
+
+def _basic_plotly_for_dcc() -> Response | None:
+    """Should a graph mount before the async bundle ran, dcc.Graph fetches Plotly itself: it
+    gets the same basic bundle, never the 4.8 MB full one."""
+    if request.path.endswith(FULL_PLOTLY_PATH):
+        return send_from_directory(ASSETS, PLOTLY_BUNDLE, mimetype="application/javascript")
+    return None
 
 
 def _register(app: Dash, api: ApiClient) -> None:
