@@ -34,9 +34,9 @@ EAGER_CHUNKS = ("async-graph.js", "async-datepicker.js")
 MONTH_FORMAT = {"ko": "YYYY년 M월", "en": "MMMM YYYY"}
 
 
-def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
-    """The dashboard for the API at ``settings.api_url`` (a ``client`` may be passed in)."""
-    api = client or ApiClient.from_settings(settings)
+def create_app(settings: Settings) -> Dash:
+    """The dashboard for the API at ``settings.api_url`` (with ``settings.api_key``, if set)."""
+    api = ApiClient.from_settings(settings)
     app = Dash(
         __name__,
         title="Trendfolio",
@@ -49,13 +49,13 @@ def create_app(settings: Settings, client: ApiClient | None = None) -> Dash:
         serve_locally=True,
         suppress_callback_exceptions=True,
     )
-    # A function: every page load starts from the API's current dates (one request).
     app.index_string = app.index_string.replace("<html>", '<html lang="ko">', 1).replace(
         "{%css%}", "{%css%}\n" + "\n".join(
             f'<link rel="preload" as="script" href="_dash-component-suites/dash/dcc/{chunk}">'
             for chunk in EAGER_CHUNKS),
         1,
     )
+    # A function: every page load starts from the API's current dates (one request).
     app.layout = lambda: build_layout(load_status(api))
     app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.server.before_request(_basic_plotly_for_dcc)
