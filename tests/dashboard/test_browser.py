@@ -335,3 +335,32 @@ async def test_the_api_key_is_sent_and_a_missing_one_is_explained(
         without_key.stop()
         with_key.stop()
         locked.stop()
+
+
+async def test_an_empty_database_says_to_run_the_pipeline(tab: Tab, pg_server: Any) -> None:
+    import secrets
+
+    import asyncpg
+
+    from trendfolio.db.migrate import migrate
+
+    name = f"dash_empty_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(pg_server.url("postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(pg_server.url(name))
+    await migrate(conn)
+    await conn.close()
+    empty_api = ApiServer(pg_server.url(name)).start()
+    empty = DashboardServer(empty_api.url).start()
+    page = tab.page
+    try:
+        await page.goto(empty.url)
+        await page.wait_for_selector("#view-content .tf-empty", timeout=TIMEOUT_MS)
+        assert "trendfolio run" in await page.inner_text("#view-content")
+        assert await page.locator(".tf-error").count() == 0
+        assert tab.errors == []
+    finally:
+        empty.stop()
+        empty_api.stop()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
