@@ -248,6 +248,18 @@ def _fetch(port: int) -> Any:
         return json.loads(r.read())
 
 
+async def _settle(url: str) -> None:
+    """After the load: statistics and a checkpoint now, not autovacuum in the middle of a run."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM (ANALYZE)")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
 async def _create_database(admin_url: str, name: str) -> None:
     import asyncpg
 
@@ -273,6 +285,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
              "--universe", "spdr", "backfill", "--start", DAY, "--end", DAY)
         _cli(tmp / "home", {"TRENDFOLIO_DATABASE_URL": url,
                             "TRENDFOLIO_READONLY_DATABASE_URL": reader}, "db", "migrate")
+        asyncio.run(_settle(url))
 
         api_port, base_port = _free_port(), _free_port()
         procs.append(_start(
