@@ -4,6 +4,11 @@
 # tests/monitoring. Idempotent; run as root on Debian 12. Installs only what is missing.
 set -euo pipefail
 
+# Debian's Chromium (with Korean and emoji fonts) for the dashboard's Playwright tests.
+if ! [ -x /usr/bin/chromium ] && [ "$(id -u)" -eq 0 ]; then
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk fonts-noto-color-emoji
+fi
+
 java_ok() {
   command -v java >/dev/null 2>&1 || return 1
   # `java -version` prints e.g.: openjdk version "17.0.15" 2025-04-15 (or "1.8.0_392")

@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--metrics-addr", default="127.0.0.1",
                     help="address /metrics listens on (0.0.0.0 in a container; default 127.0.0.1)")
 
+    serve = sub.add_parser("serve", help="serve the API or the dashboard over HTTP")
+    serve.add_argument("what", choices=["api", "dashboard"])
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (api 8000, dashboard 8050)")
+
     db = sub.add_parser("db", help="database administration")
     dbsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     dbsub.add_parser("migrate", help="apply pending migrations and create the read-only role")
@@ -366,6 +371,21 @@ async def _cmd_demo(settings: Settings, as_of: date) -> int:
     return 0
 
 
+def _cmd_serve(settings: Settings, what: str, host: str, port: int | None) -> int:
+    if port is not None and not 0 < port < 65536:
+        raise UsageError(f"--port {port} is not a TCP port (1-65535)")
+    # Imported here: the API and dashboard extras are needed only by the command that uses them.
+    if what == "api":
+        from trendfolio_api.app import serve as serve_api
+
+        serve_api(settings, host, port or 8000)
+    else:
+        from trendfolio_dashboard.app import serve as serve_dashboard
+
+        serve_dashboard(settings, host, port or 8050)
+    return 0
+
+
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     cmd = args.command
     if cmd == "run":
@@ -399,6 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from trendfolio.runner import stage_by_name
 
             stage_by_name(args.name)
+        if args.command == "serve":  # uvicorn and Dash run their own loops
+            return _cmd_serve(settings, args.what, args.host, args.port)
         return asyncio.run(_dispatch(args, settings))
     except TrendfolioError as exc:
         print(f"trendfolio: error: {exc}", file=sys.stderr)

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     source: str = "yfinance"
     universe: str = "seed"
     api_key: SecretStr | None = None
+    # Browser origins allowed to call the API, comma-separated; empty means no CORS headers.
+    cors_origins: str = ""
+    # Where the dashboard reads everything from (it never touches the database).
+    api_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
     yahoo_rate_per_s: float = Field(default=0.5, gt=0, le=20)
     yahoo_burst: int = Field(default=3, ge=1, le=50)
     yahoo_max_tries: int = Field(default=5, ge=1, le=20)
@@ -61,6 +65,10 @@ class Settings(BaseSettings):
     @property
     def pg_home(self) -> Path:
         return self.home / "postgres"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
 
 def _describe(err: ValidationError) -> str:

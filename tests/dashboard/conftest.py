@@ -1,0 +1,138 @@
+"""Dashboard fixtures: PostgreSQL loaded by the real pipeline, the real API, the dashboard, and
+Debian's Chromium driven by Playwright. Everything is session-scoped and started once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.dashboard.stack import (
+    CHROMIUM,
+    LATEST,
+    ApiServer,
+    DashboardServer,
+    load_market,
+    market_source,
+)
+from trendfolio.db.server import PgServer
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+
+
+@dataclass(frozen=True)
+class Market:
+    url: str
+    source: str
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.url)
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    async def execute(self, query: str, *args: object) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            await conn.execute(query, *args)
+        finally:
+            await conn.close()
+
+
+async def _create_database(server: PgServer) -> str:
+    name = f"dash_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server.url("postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return server.url(name)
+
+
+async def _fill_missing_analytics(url: str) -> None:
+    """Until the analytics branch's stages 6–8 run in the pipeline, the monthly tab reads the
+    API tests' LABELLED rows (tests/api/analytics_rows.py), derived from this run's own data."""
+    conn = await asyncpg.connect(url)
+    try:
+        have = await conn.fetchval(
+            "SELECT (SELECT count(*) FROM analytics_08_monthly_portfolio)"
+            " + (SELECT count(*) FROM analytics_09_etf_top_holdings)"
+            " + (SELECT count(*) FROM analytics_10_etf_monthly_returns)")
+    finally:
+        await conn.close()
+    if not have:
+        from datetime import date
+
+        from tests.api.analytics_rows import insert_analytics_rows
+
+        await insert_analytics_rows(url, date.fromisoformat(LATEST))
+
+
+@pytest.fixture(scope="session")
+async def market(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Market:
+    """A database filled by `trendfolio backfill` over two sessions (real data, else sample)."""
+    url = await _create_database(pg_server)
+    source = market_source()
+    await asyncio.to_thread(load_market, url, tmp_path_factory.mktemp("dash-home"), source)
+    await _fill_missing_analytics(url)
+    return Market(url, source)
+
+
+@pytest.fixture(scope="session")
+def api(market: Market) -> Iterator[ApiServer]:
+    server = ApiServer(market.url).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dashboard(api: ApiServer) -> Iterator[DashboardServer]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = DashboardServer(api.url).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium (Playwright cannot download a browser here)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/ci-system-deps.sh)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        await chromium.close()
+
+
+@dataclass
+class Tab:
+    """A page plus the JavaScript errors it raised."""
+
+    page: Any
+    errors: list[str]
+
+
+@pytest.fixture
+async def tab(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[Tab]:
+    """A fresh browser context (no cache, no stored language) per test; a screenshot at the end."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ko-KR")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield Tab(page, errors)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        await page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        await context.close()
