@@ -31,7 +31,7 @@ import asyncpg
 import pytest
 
 from tests.support.devservices import load_devservices
-from trendfolio.bus import KafkaBus, consumer_lag, ensure_topics
+from trendfolio.bus import KafkaBus, consumer_lag, ensure_topics, skip_to_end
 from trendfolio.messages import (
     TOPICS,
     EtfDaily,
@@ -445,18 +445,8 @@ async def _partitions(bootstrap: str) -> list[Any]:
 
 async def commit_end_offsets(bootstrap: str, group: str) -> None:
     """Commit the current end of every partition of the three topics for ``group``."""
-    from aiokafka import AIOKafkaConsumer
-
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                             enable_auto_commit=False)
-    await probe.start()
-    try:
-        tps = await _partitions(bootstrap)
-        probe.assign(tps)
-        ends = await probe.end_offsets(tps)
-        await probe.commit({tp: ends[tp] for tp in tps})
-    finally:
-        await probe.stop()
+    await _partitions(bootstrap)  # every topic and partition is there
+    await skip_to_end(bootstrap, group)
 
 
 async def committed_lag(bootstrap: str, group: str) -> int:

@@ -35,7 +35,7 @@ def test_dashboard_covers_the_required_signals() -> None:
         "trendfolio_consumer_lag",  # consumer lag
         "trendfolio_dead_letters_total",  # dead letters
         "trendfolio_yahoo_retries_total",  # Yahoo retries
-        "trendfolio_api_request_duration_seconds_bucket",  # API latency
+        "trendfolio_api_request_seconds_bucket",  # API latency
     ):
         assert metric in exprs, metric
     for p in panels:  # every query goes through the dashboard's datasource variable
