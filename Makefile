@@ -10,7 +10,7 @@ export TRENDFOLIO_HOME ?= $(CURDIR)/.trendfolio
 
 help:
 	@echo "make install        create .venv with the trendfolio command"
-	@echo "make demo           run the pipeline for the latest session on embedded defaults"
+	@echo "make demo           run the pipeline for the latest session, then serve the API and dashboard"
 	@echo "make test           lint, type-check and run the test suite"
 	@echo "make bench          run the benchmarks in bench/"
 	@echo "make services-up    start a real PostgreSQL and Apache Kafka on 127.0.0.1"

@@ -85,3 +85,60 @@ def test_run_twice_on_real_data_gives_the_same_portfolios(tmp_path: Path,
         assert {r["etf_ticker"] for r in rows} <= trending_20
     keys = Counter((r["ticker"], r["period_days"]) for r in portfolio)
     assert max(keys.values()) == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_demo_serves_the_api_and_the_dashboard_until_interrupted(tmp_path: Path) -> None:
+    """`trendfolio demo` on the sample market: portfolios printed, then the API and the
+    dashboard answer on their ports; Ctrl-C (SIGINT) stops both and the command."""
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    api, dash = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
+    env.update(TRENDFOLIO_HOME=str(tmp_path / "home"), TRENDFOLIO_LOG_LEVEL="WARNING")
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*CLI, "--source", "sample", "demo", "--date", "2026-08-20",
+             "--api-port", str(api), "--dashboard-port", str(dash)],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while b"Ctrl-C stops both" not in log.read_bytes():
+            assert proc.poll() is None, log.read_text(errors="replace")[-4000:]
+            assert time.monotonic() < deadline, "demo did not start serving in 600 s"
+            time.sleep(1)
+        body = urllib.request.urlopen(
+            f"http://127.0.0.1:{api}/stocks/portfolio?period_days=20&as_of_date=2026-08-20",
+            timeout=10).read()
+        picks = json.loads(body)
+        assert picks, "the API serves the demo's 20-day portfolio"
+        page = urllib.request.urlopen(f"http://127.0.0.1:{dash}/", timeout=10).read()
+        assert b"<html" in page.lower()
+        text = log.read_text(errors="replace")
+        assert "SAMPLE DATA" in text
+        assert all(p["ticker"] in text for p in picks), "the printed portfolio is the served one"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    assert proc.returncode in (0, 130), log.read_text(errors="replace")[-3000:]
+    for port in (api, dash):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+            raise AssertionError(f"port {port} still answers after the demo stopped")
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"port {port} still answers after the demo stopped") from exc
+        except OSError:
+            pass

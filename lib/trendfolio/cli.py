@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="migrate, run the latest session, show the portfolios")
     demo.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
+    demo.add_argument("--api-port", type=int, default=8000, help="API port (8000)")
+    demo.add_argument("--dashboard-port", type=int, default=8050, help="dashboard port (8050)")
+    demo.add_argument("--no-serve", action="store_true",
+                      help="exit after printing the portfolios instead of serving them")
 
     run = sub.add_parser("run", help="run the pipeline for one session")
     run.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
@@ -352,7 +356,8 @@ def _print_table(records: list[dict[str, Any]], title: str) -> None:
     Console().print(table)
 
 
-async def _cmd_demo(settings: Settings, as_of: date) -> int:
+async def _cmd_demo(settings: Settings, as_of: date) -> Settings:
+    """Run the pipeline for ``as_of`` and print the portfolios; return the settings used."""
     from trendfolio.sources.base import open_source
 
     if settings.source == "yfinance" and not await asyncio.to_thread(_yahoo_reachable):
@@ -368,7 +373,61 @@ async def _cmd_demo(settings: Settings, as_of: date) -> int:
     await _cmd_run(settings, as_of, _stages(None))
     for period in (5, 10, 20):
         await _cmd_show(settings, "portfolio", as_of, period, "table")
-    return 0
+    return settings
+
+
+def _serve_demo(settings: Settings, api_port: int, dashboard_port: int) -> None:
+    """``trendfolio serve api`` and ``serve dashboard`` on 127.0.0.1 until Ctrl-C.
+
+    Both run as child processes on this command's database (the embedded server stays up
+    while they run); they are stopped by PID when this command ends.
+    """
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    from trendfolio.db.connect import database_url
+
+    api_url = f"http://127.0.0.1:{api_port}"
+    env = dict(os.environ)
+    env.update(TRENDFOLIO_DATABASE_URL=database_url(settings), TRENDFOLIO_API_URL=api_url,
+               TRENDFOLIO_SOURCE=settings.source, TRENDFOLIO_UNIVERSE=settings.universe)
+    exe = [sys.executable, "-m", "trendfolio.cli"]
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for what, port in (("api", api_port), ("dashboard", dashboard_port)):
+            children.append(subprocess.Popen(
+                [*exe, "serve", what, "--host", "127.0.0.1", "--port", str(port)], env=env))
+            deadline = time.monotonic() + 60
+            while True:  # wait until it answers, so the links below work when printed
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+                    break
+                except urllib.error.HTTPError:
+                    break  # it answers
+                except OSError as exc:
+                    if children[-1].poll() is not None or time.monotonic() > deadline:
+                        raise TrendfolioError(f"`trendfolio serve {what}` did not start on "
+                                              f"127.0.0.1:{port}: {exc}") from None
+                    time.sleep(0.3)
+        print(f"\nAPI:       {api_url}/docs\n"
+              f"dashboard: http://127.0.0.1:{dashboard_port}/   (Ctrl-C stops both)",
+              file=sys.stderr)
+        while all(c.poll() is None for c in children):
+            time.sleep(0.5)
+        raise TrendfolioError("a demo server stopped on its own; its log is above")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(child.pid, signal.SIGKILL)
 
 
 def _cmd_serve(settings: Settings, what: str, host: str, port: int | None) -> int:
@@ -400,8 +459,6 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _cmd_migrate(settings)
     if cmd == "show":
         return await _cmd_show(settings, args.what, args.date, args.period, args.format)
-    if cmd == "demo":
-        return await _cmd_demo(settings, _as_of(args.date))
     raise UsageError(f"unknown command {cmd!r}")
 
 
@@ -421,6 +478,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             stage_by_name(args.name)
         if args.command == "serve":  # uvicorn and Dash run their own loops
             return _cmd_serve(settings, args.what, args.host, args.port)
+        if args.command == "demo":
+            for name, port in (("--api-port", args.api_port),
+                               ("--dashboard-port", args.dashboard_port)):
+                if not 0 < port < 65536:
+                    raise UsageError(f"{name} {port} is not a TCP port (1-65535)")
+            used = asyncio.run(_cmd_demo(settings, _as_of(args.date)))
+            if not args.no_serve:  # in the main thread, so Ctrl-C stops the servers it started
+                _serve_demo(used, args.api_port, args.dashboard_port)
+            return 0
         return asyncio.run(_dispatch(args, settings))
     except TrendfolioError as exc:
         print(f"trendfolio: error: {exc}", file=sys.stderr)
