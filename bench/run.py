@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SUITE = ["bench_pipeline.py", "bench_ingest.py"]
+SUITE = ["bench_pipeline.py", "bench_ingest.py", "bench_analytics.py"]
 
 
 def main() -> int:

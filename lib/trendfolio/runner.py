@@ -16,7 +16,7 @@ from trendfolio import calendar
 from trendfolio.bus import Bus, InProcessBus, KafkaBus, ensure_topics, wait_until_consumed
 from trendfolio.config import Settings
 from trendfolio.db.migrate import migrate
-from trendfolio.errors import UsageError
+from trendfolio.errors import SourceError, UsageError
 from trendfolio.pipeline import StageContext, StageResult, record_run
 from trendfolio.sources.base import Source, open_source
 from trendfolio.universe import Universe
@@ -254,10 +254,23 @@ class Runner:
                 results[stage.name] = await self.run_stage(stage, days[-1])
             else:
                 rows = 0
+                failed: dict[str, str] = {}
                 walk = track(days, f"stage {stage.number} {stage.name}") if track else days
                 for day in walk:
-                    rows += (await self.run_stage(stage, day)).rows
-                results[stage.name] = StageResult(rows=rows, details={"sessions": len(days)})
+                    try:
+                        rows += (await self.run_stage(stage, day)).rows
+                    except SourceError as exc:
+                        # recorded as failed in pipeline_runs; the later stages see what the
+                        # source could give (holdings without data are skipped by the rules)
+                        failed[day.isoformat()] = str(exc)
+                        log.warning("stage %d %s for %s failed, backfill goes on: %s",
+                                    stage.number, stage.name, day, exc)
+                results[stage.name] = StageResult(
+                    rows=rows, details={"sessions": len(days), "failed": failed}
+                )
+                if failed:
+                    log.warning("stage %d %s failed on %d of %d sessions: %s", stage.number,
+                                stage.name, len(failed), len(days), ", ".join(failed))
             if report:
                 maybe = report(stage, results[stage.name])
                 if maybe is not None:

@@ -113,6 +113,7 @@ def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
             F.col("latest").isNotNull().alias("dated_in_time"),
         )
     )
+    extras = [c for c in ("holding_name",) if c in holdings.columns]
     rows = holdings.select(
         "etf_ticker",
         F.col("as_of_date").alias("snapshot_date"),
@@ -120,6 +121,7 @@ def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
         F.col("holding_percent").cast("double").alias("holding_percent"),
         "holding_currency",
         F.col("is_point_in_time").alias("row_in_time"),
+        *extras,
     )
     return chosen.join(rows, ["etf_ticker", "snapshot_date"]).select(
         "as_of_date",
@@ -128,6 +130,7 @@ def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
         "holding_percent",
         "holding_currency",
         (F.col("dated_in_time") & F.coalesce("row_in_time", F.lit(True))).alias("is_point_in_time"),
+        *extras,
     )
 
 

@@ -150,6 +150,8 @@ def top_holdings_analytics(
         "etf_ticker string, etf_type string, sector_name string",
     )
     pairs = as_of.crossJoin(F.broadcast(etfs.select("etf_ticker")))
+    if "holding_name" not in holdings.columns:
+        holdings = holdings.withColumn("holding_name", F.lit(None).cast("string"))
     top = top_by_weight(holdings_snapshot(holdings, pairs)).localCheckpoint()
     prices = price(stocks, sessions).localCheckpoint()
     at_d = prices.join(F.broadcast(as_of), F.col("session") == F.col("as_of_date"))
@@ -167,9 +169,6 @@ def top_holdings_analytics(
     rank = Window.partitionBy("as_of_date", "etf_ticker", "period").orderBy(
         F.col("r").desc(), "holding_ticker"
     )
-    names = holdings.groupBy("holding_ticker").agg(
-        F.first("holding_name", ignorenulls=True).alias("holding_name")
-    )
     return (
         top.join(returns.withColumnRenamed("ticker", "holding_ticker"),
                  ["holding_ticker", "as_of_date"])
@@ -184,7 +183,6 @@ def top_holdings_analytics(
                           F.col("sector").alias("holding_sector")),
               ["holding_ticker", "as_of_date"], "left")
         .join(F.broadcast(etfs), "etf_ticker")
-        .join(names, "holding_ticker", "left")
         .select(
             "etf_ticker",
             "etf_type",
