@@ -134,26 +134,41 @@ def mcap(fundamentals: DataFrame, quotes: DataFrame, fx: DataFrame | None = None
     from ``fx`` (``currency, as_of_date, usd_per_unit``), or null with ``market_cap_note`` saying
     why: never mixed unconverted.
     """
+    # an as-of join by window: observations sort before the quotes of their own date (≤ D)
     obs = fundamentals.select(
         "ticker",
-        F.col("as_of_date").alias("obs_date"),
+        F.col("as_of_date").alias("day"),
+        F.lit(0).alias("kind"),
         F.col("market_cap").cast("double").alias("cap"),
         F.col("shares_outstanding").cast("double").alias("shares"),
     )
-    d = F.col("as_of_date")
-    dated_cap = F.when((F.col("obs_date") <= d) & F.col("cap").isNotNull(), F.col("obs_date"))
-    dated_shares = F.when((F.col("obs_date") <= d) & F.col("shares").isNotNull(), F.col("obs_date"))
-    any_shares = F.when(F.col("shares").isNotNull(), F.col("obs_date"))
+    asked = quotes.select(
+        "ticker",
+        F.col("as_of_date").alias("day"),
+        F.lit(1).alias("kind"),
+        F.lit(None).cast("double").alias("cap"),
+        F.lit(None).cast("double").alias("shares"),
+    ).distinct()
+    so_far = (
+        Window.partitionBy("ticker")
+        .orderBy("day", "kind")
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    first_shares = obs.where(F.col("shares").isNotNull()).groupBy("ticker").agg(
+        F.min_by("shares", "day").alias("shares_first")
+    )
     known = (
-        quotes.select("ticker", "as_of_date")
-        .distinct()
-        .join(obs, "ticker")
-        .groupBy("ticker", "as_of_date")
-        .agg(
-            F.max_by("cap", dated_cap).alias("observed"),
-            F.max_by("shares", dated_shares).alias("shares_then"),
-            F.min_by("shares", any_shares).alias("shares_first"),
+        obs.unionByName(asked)
+        .select(
+            "ticker",
+            F.col("day").alias("as_of_date"),
+            "kind",
+            F.last("cap", ignorenulls=True).over(so_far).alias("observed"),
+            F.last("shares", ignorenulls=True).over(so_far).alias("shares_then"),
         )
+        .where(F.col("kind") == 1)
+        .drop("kind")
+        .join(first_shares, "ticker", "left")
     )
     if fx is None:
         fx = quotes.sparkSession.createDataFrame(

@@ -26,7 +26,7 @@ def _q(text: str, places: str) -> float:
     return float(Decimal(text).quantize(Decimal(places)))
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: its methods are cached
 class Market:
     bars: dict[str, dict[date, tuple[float, float | None]]]
     caps: dict[str, list[tuple[date, float]]]
@@ -207,7 +207,8 @@ def monthly(m: Market, universe: Universe, d: date) -> list[MonthlyRow]:
 
     best = sorted(scores, key=key)[:20]
     total = sum(scores[t] for t in best)
-    until = last_session_of_month(last_session_of_month(d) + timedelta(days=1))
+    next_month = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    until = last_session_of_month(next_month)
     return [
         MonthlyRow(
             t,

@@ -18,7 +18,7 @@ from trendfolio.runner import STAGES, Runner
 from trendfolio.universe import load_universe
 
 from .conftest import Db
-from .test_real_data import TABLES
+from .test_real_data import TABLES, snapshot
 
 pytestmark = [
     pytest.mark.spark,
@@ -51,7 +51,7 @@ def market_rows(folder: Path, tickers: set[str]) -> dict[str, list[tuple[Any, ..
         for row in csv.DictReader(f):
             if row["holding"] != "-":
                 out["holdings"].append((row["etf"], row["holding"], float(row["weight"]),
-                                        date.fromisoformat(row["asof"])))
+                                        date.fromisoformat(row["asof"]), None))
     return out
 
 
@@ -64,19 +64,9 @@ async def load(db: Db, rows: dict[str, list[tuple[Any, ...]]], keep: Any) -> Non
                     ["ticker", "as_of_date", "market_cap", "shares_outstanding"],
                     [r for r in rows["caps"] if keep(r[1])])
     await db.insert("collected_04_etf_holdings",
-                    ["etf_ticker", "holding_ticker", "holding_percent", "as_of_date"],
+                    ["etf_ticker", "holding_ticker", "holding_percent", "as_of_date",
+                     "holding_name"],
                     [r for r in rows["holdings"] if keep(r[3])])
-
-
-async def results(db: Db, days: list[date]) -> dict[str, list[tuple[Any, ...]]]:
-    out = {}
-    for table, (column, order) in TABLES.items():
-        rows = await db.fetch(
-            f"SELECT * FROM {table} WHERE {column} = ANY($1::date[]) ORDER BY {column}, {order}",
-            days,
-        )
-        out[table] = [r[1:-1] for r in rows]  # without id and created_at
-    return out
 
 
 async def test_later_data_changes_no_earlier_result(
@@ -88,31 +78,33 @@ async def test_later_data_changes_no_earlier_result(
     await load(db, rows, lambda day: day <= CUTOFF)
     runner = Runner(ctx.settings, universe, ctx.database_url, "test")
     await runner.backfill(EARLY, SPARK_STAGES)
-    before = await results(db, EARLY)
+    before = await snapshot(db.url, *EARLY)
     assert before["analytics_05_portfolio_allocation"]
     assert before["analytics_08_monthly_portfolio"]
 
-    # later prices and market caps, and a new snapshot of every ETF (weights reversed) dated
-    # after the cutoff, plus a KRW rate
+    # later prices and market caps, a new snapshot of every ETF dated after the cutoff (other
+    # weights, other names), plus a KRW rate
     await load(db, rows, lambda day: day > CUTOFF)
-    snapshot = date(2026, 7, 1)
-    reversed_weights = [(e, h, 1.0 - w, snapshot) for e, h, w, _ in rows["holdings"]]
+    later_snapshot = date(2026, 7, 1)
+    reversed_weights = [
+        (e, h, w * (1.5 if i % 2 else 0.5), later_snapshot, f"{h} (renamed later)")
+        for i, (e, h, w, _, _) in enumerate(rows["holdings"])
+    ]
     await load(db, {"etf": [], "stock": [], "caps": [], "holdings": reversed_weights},
                lambda day: True)
     await db.insert("collected_11_fx_rates", ["currency", "trade_date", "usd_per_unit"],
                     [("KRW", day, 0.0007) for day in (*EARLY, *LATER)])
     await runner.backfill([*EARLY, *LATER], SPARK_STAGES)
-    after = await results(db, EARLY)
+    after = await snapshot(db.url, *EARLY)
     for table in TABLES:
         assert after[table] == before[table], table
 
-    # the test can fail: later sessions do read the new snapshot
-    weights = await db.fetch(
-        "SELECT as_of_date, holding_weight FROM analytics_09_etf_top_holdings "
-        "WHERE as_of_date = ANY($1::date[]) ORDER BY holding_weight",
+    # the test can fail: later sessions do read the new snapshot (its names mark it)
+    names = await db.fetch(
+        "SELECT as_of_date, holding_name FROM analytics_09_etf_top_holdings "
+        "WHERE as_of_date = ANY($1::date[])",
         [LATER[-1], EARLY[-1]],
     )
-    assert {w for d, w in weights if d == LATER[-1]} and all(
-        w > 0.5 for d, w in weights if d == LATER[-1]
-    )
-    assert all(w < 0.5 for d, w in weights if d == EARLY[-1])
+    later = [n for d, n in names if d == LATER[-1]]
+    assert later and all(n.endswith("(renamed later)") for n in later)
+    assert all(n is None for d, n in names if d == EARLY[-1])
