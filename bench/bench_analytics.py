@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ def synthetic_rows(
         caps.extend(
             (name, sessions[j], float(round(path[j] * shares[i], 2)), None) for j in range(0, n, 5)
         )
-        caps.append((name, sessions[0], None, float(round(shares[i]))))
+        caps.append((name, sessions[0] - timedelta(days=1), None, float(round(shares[i]))))
     holdings = []
     years = sorted({d.year for d in sessions})
     for k, etf_ticker in enumerate(tickers):
