@@ -164,31 +164,33 @@ def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP
 
 def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
     """The greedy pick of one (date, period): each ETF in order takes its best holding not yet
-    taken, dropped when r ≤ 0.
+    taken (highest r, then larger mcap, then ticker), dropped when r ≤ 0.
     """
+    by_etf: dict[int, list[dict[str, Any]]] = {}
+    for rec in group.to_dict("records"):  # plain Python: thousands of tiny groups per job
+        by_etf.setdefault(int(rec["etf_order"]), []).append(rec)
     taken: set[str] = set()
     out: list[dict[str, Any]] = []
-    for _, rows in group.sort_values("etf_order").groupby("etf_order", sort=True):
-        first = rows.iloc[0]
+    for order in sorted(by_etf):
+        rows = by_etf[order]
+        first = rows[0]
         etf = {
             "as_of_date": first["as_of_date"],
             "period": int(first["period"]),
             "etf_ticker": first["etf_ticker"],
-            "etf_order": int(first["etf_order"]),
+            "etf_order": order,
             "etf_return_pct": _float(first["etf_return_pct"]),
         }
-        usable = rows[
-            rows["ticker"].notna()
-            & rows["r"].notna()
-            & rows["market_cap"].notna()
-            & ~rows["ticker"].isin(taken)
+        usable = [
+            r
+            for r in rows
+            if not (pd.isna(r["ticker"]) or pd.isna(r["r"]) or pd.isna(r["market_cap"]))
+            and r["ticker"] not in taken
         ]
-        if usable.empty:
+        if not usable:
             out.append({**etf, "status": NOTHING, "note": _why_nothing(rows)})
             continue
-        best = usable.sort_values(
-            ["r", "market_cap", "ticker"], ascending=[False, False, True]
-        ).iloc[0]
+        best = min(usable, key=lambda r: (-float(r["r"]), -float(r["market_cap"]), r["ticker"]))
         taken.add(str(best["ticker"]))
         pick = {
             "ticker": best["ticker"],
@@ -215,15 +217,15 @@ def _float(value: Any) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def _why_nothing(rows: pd.DataFrame) -> str:
-    if int(rows["n_holdings"].iloc[0]) == 0:
+def _why_nothing(rows: list[dict[str, Any]]) -> str:
+    if int(rows[0]["n_holdings"]) == 0:
         return "no holdings snapshot"
-    if rows["ticker"].isna().all():
+    if all(pd.isna(r["ticker"]) for r in rows):
         return "no top holding has a market cap"
     return "no selected holding with a return is left unpicked"
 
 
-def _reason(etf: str, trend_period: int, first: pd.Series, pick: dict[str, Any]) -> str:
+def _reason(etf: str, trend_period: int, first: dict[str, Any], pick: dict[str, Any]) -> str:
     reason = (
         f"top pick of {etf} ({trend_period}d {first['trend_return_pct']:+.2f}%), score = r/mcap"
     )
