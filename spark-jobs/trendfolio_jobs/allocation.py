@@ -162,6 +162,18 @@ def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP
     )
 
 
+def pick_each(groups: pd.DataFrame, trend_period: int) -> pd.DataFrame:
+    """:func:`pick_per_etf` for every (date, period) in ``groups``, independently."""
+    picked = [
+        pick_per_etf(group, trend_period)
+        for _, group in groups.groupby(["as_of_date", "period"], sort=True)
+    ]
+    columns = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
+    if not picked:
+        return pd.DataFrame(columns=columns, dtype=object)
+    return pd.concat(picked, ignore_index=True)
+
+
 def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
     """The greedy pick of one (date, period): each ETF in order takes its best holding not yet
     taken (highest r, then larger mcap, then ticker), dropped when r ≤ 0.
@@ -391,8 +403,9 @@ def allocation_frames(
         .fillna(0, subset=["n_holdings"])
         .join(candidates, ["as_of_date", "etf_ticker", "period"], "left")
     )
-    outcomes = grid.groupBy("as_of_date", "period").applyInPandas(
-        lambda g: pick_per_etf(g, trend_period), OUTCOME_SCHEMA
+    # one pandas call per month of dates, not per (date, period): far less Arrow overhead
+    outcomes = grid.groupBy(F.trunc("as_of_date", "month").alias("_month")).applyInPandas(
+        lambda g: pick_each(g, trend_period), OUTCOME_SCHEMA
     )
     return AllocationFrames(weigh(outcomes, weighting, max_weight), left_out)
 
