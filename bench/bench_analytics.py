@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -199,6 +200,8 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=4)
     args = ap.parse_args()
     scales = [float(s) for s in args.scales.split(",")]
+    # a stopped bench still stops its PostgreSQL and Spark (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = Path(tempfile.mkdtemp(prefix="trendfolio-bench-analytics-"))
     home = REPO / ".trendfolio"
     server = PgServer(root)
