@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SUITE = ["bench_pipeline.py", "bench_ingest.py", "bench_api.py", "bench_dashboard.py"]
+SUITE = ["bench_pipeline.py", "bench_ingest.py", "bench_analytics.py", "bench_api.py",
+         "bench_dashboard.py"]
 
 
 def main() -> int:

@@ -200,12 +200,12 @@ async def _cmd_backfill(settings: Settings, start: date, end: date, stages: list
         raise UsageError(f"no NYSE session between {start} and {end}")
     runner = await _runner(settings)
     try:
-        collect_first = [s for s in stages if s.name in ("benchmark", "sector")]
-        # ETF prices up to the end date in one pass; later stages then read point-in-time.
-        await runner.run(sessions[-1], collect_first, report=_print_result)
-        rest = [s for s in stages if s not in collect_first]
-        for day in track(sessions, f"backfill {start}..{end}"):
-            await runner.run(day, rest)
+        print(
+            f"trendfolio: backfill {start}..{end}: {len(sessions)} sessions, each Spark stage in "
+            f"one job ({settings.source}, universe {settings.universe})",
+            file=sys.stderr,
+        )
+        await runner.backfill(sessions, stages, report=_print_result, track=track)
         print(f"trendfolio: backfilled {len(sessions)} sessions", file=sys.stderr)
     finally:
         await runner.close()

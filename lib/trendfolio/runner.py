@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +17,7 @@ from trendfolio import calendar
 from trendfolio.bus import Bus, InProcessBus, KafkaBus, ensure_topics, wait_until_consumed
 from trendfolio.config import Settings
 from trendfolio.db.migrate import migrate
-from trendfolio.errors import UsageError
+from trendfolio.errors import SourceError, UsageError
 from trendfolio.metrics import StageOutcome, push_stage
 from trendfolio.pipeline import StageContext, StageResult, record_run
 from trendfolio.sources.base import Source, open_source
@@ -33,6 +33,8 @@ class StageDef:
     target: str  # "module:function"
     kind: str  # "collect" (source + bus) or "spark"
     description: str
+    # a spark stage's "module:function(ctx, dates)" computing many sessions in one job
+    range_target: str | None = None
 
 
 STAGES: tuple[StageDef, ...] = (
@@ -56,6 +58,7 @@ STAGES: tuple[StageDef, ...] = (
         "trendfolio_jobs.trending:run_trending",
         "spark",
         "ETFs beating SPY → analytics_03_trending_etfs",
+        "trendfolio_jobs.trending:run_trending_range",
     ),
     StageDef(
         "holdings",
@@ -70,6 +73,31 @@ STAGES: tuple[StageDef, ...] = (
         "trendfolio_jobs.allocation:run_allocation",
         "spark",
         "5/10/20-day portfolios → analytics_05_portfolio_allocation",
+        "trendfolio_jobs.allocation:run_allocation_range",
+    ),
+    StageDef(
+        "monthly",
+        6,
+        "trendfolio_jobs.monthly:run_monthly",
+        "spark",
+        "monthly 20-stock portfolio (month ends) → analytics_08_monthly_portfolio",
+        "trendfolio_jobs.monthly:run_monthly_range",
+    ),
+    StageDef(
+        "top-holdings",
+        7,
+        "trendfolio_jobs.etf_analytics:run_top_holdings",
+        "spark",
+        "ETF top-holdings analytics → analytics_09_etf_top_holdings",
+        "trendfolio_jobs.etf_analytics:run_top_holdings_range",
+    ),
+    StageDef(
+        "monthly-returns",
+        8,
+        "trendfolio_jobs.etf_analytics:run_monthly_returns",
+        "spark",
+        "ETF monthly returns (12 months + current) → analytics_10_etf_monthly_returns",
+        "trendfolio_jobs.etf_analytics:run_monthly_returns_range",
     ),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
@@ -206,6 +234,75 @@ class Runner:
             " (skipped)" if result.skipped else "",
         )
         return result
+
+    async def run_range(self, stage: StageDef, sessions: Sequence[date]) -> StageResult:
+        """A spark stage over every session of ``sessions`` in one job, recorded as one run
+        dated with the last session.
+        """
+        if stage.range_target is None:
+            raise UsageError(f"stage {stage.name} has no one-job range form")
+        days = sorted({calendar.require_session(d) for d in sessions})
+        fn = _load(stage.range_target)
+
+        async def body() -> StageResult:
+            result: StageResult = await asyncio.to_thread(fn, self.ctx, days)
+            return result
+
+        conn = await asyncpg.connect(self.ctx.database_url)
+        try:
+            result = await record_run(conn, self.ctx, stage.name, days[-1], body)
+        finally:
+            await conn.close()
+        log.info("stage %d %s for %s..%s (%d sessions, one job): %s rows", stage.number,
+                 stage.name, days[0], days[-1], len(days), result.rows)
+        return result
+
+    async def backfill(
+        self,
+        sessions: Sequence[date],
+        stages: Sequence[StageDef] = STAGES,
+        report: Callable[[StageDef, StageResult], Awaitable[None] | None] | None = None,
+        track: Callable[[Sequence[date], str], Iterable[date]] | None = None,
+    ) -> dict[str, StageResult]:
+        """Every session of ``sessions``: each spark stage in one job over all of them, the ETF
+        collectors once up to the last session (they fetch every missing session), the holdings
+        collector session by session (it needs the trending ETFs of each session).
+        """
+        days = sorted(set(sessions))
+        results: dict[str, StageResult] = {}
+        if any(s.kind == "spark" for s in stages):
+            from trendfolio_jobs.session import start_in_background
+
+            start_in_background(self.settings)
+        for stage in stages:
+            if stage.kind == "spark" and stage.range_target is not None:
+                results[stage.name] = await self.run_range(stage, days)
+            elif stage.name in ("benchmark", "sector"):
+                results[stage.name] = await self.run_stage(stage, days[-1])
+            else:
+                rows = 0
+                failed: dict[str, str] = {}
+                walk = track(days, f"stage {stage.number} {stage.name}") if track else days
+                for day in walk:
+                    try:
+                        rows += (await self.run_stage(stage, day)).rows
+                    except SourceError as exc:
+                        # recorded as failed in pipeline_runs; the later stages see what the
+                        # source could give (holdings without data are skipped by the rules)
+                        failed[day.isoformat()] = str(exc)
+                        log.warning("stage %d %s for %s failed, backfill goes on: %s",
+                                    stage.number, stage.name, day, exc)
+                results[stage.name] = StageResult(
+                    rows=rows, details={"sessions": len(days), "failed": failed}
+                )
+                if failed:
+                    log.warning("stage %d %s failed on %d of %d sessions: %s", stage.number,
+                                stage.name, len(failed), len(days), ", ".join(failed))
+            if report:
+                maybe = report(stage, results[stage.name])
+                if maybe is not None:
+                    await maybe
+        return results
 
     async def run(
         self,

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import asyncpg
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from trendfolio.calendar import require_session
 from trendfolio.config import Weighting
-from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.db.writes import TableSpec
 from trendfolio.errors import TrendfolioError, UsageError
 from trendfolio.holdings import SELECTED_BY_MCAP, TOP_BY_WEIGHT
 from trendfolio.pipeline import PERIODS, StageContext, StageResult
-from trendfolio_jobs.io import in_transaction, read_table
+from trendfolio_jobs.io import read_table, write_dates
 from trendfolio_jobs.prices import as_of_frame, lookback_start, mcap, price, r_p, sessions_frame
 from trendfolio_jobs.session import get_spark
 from trendfolio_jobs.trending import TRENDING_TABLE
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 HOLDINGS = "collected_04_etf_holdings"
 STOCK_PRICES = "collected_06_daily_stock_history"
 FUNDAMENTALS = "collected_07_stock_fundamentals"
+FX_RATES = "collected_11_fx_rates"
 UNKNOWN_SECTOR = "Unknown"
 PICKED, DROPPED, NOTHING = "picked", "dropped", "nothing"
 
@@ -112,6 +113,7 @@ def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
             F.col("latest").isNotNull().alias("dated_in_time"),
         )
     )
+    extras = [c for c in ("holding_name",) if c in holdings.columns]
     rows = holdings.select(
         "etf_ticker",
         F.col("as_of_date").alias("snapshot_date"),
@@ -119,6 +121,7 @@ def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
         F.col("holding_percent").cast("double").alias("holding_percent"),
         "holding_currency",
         F.col("is_point_in_time").alias("row_in_time"),
+        *extras,
     )
     return chosen.join(rows, ["etf_ticker", "snapshot_date"]).select(
         "as_of_date",
@@ -127,6 +130,7 @@ def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
         "holding_percent",
         "holding_currency",
         (F.col("dated_in_time") & F.coalesce("row_in_time", F.lit(True))).alias("is_point_in_time"),
+        *extras,
     )
 
 
@@ -151,39 +155,54 @@ def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP
             ["holding_ticker", "as_of_date"],
         )
         .where(F.col("market_cap").isNotNull())
+        .drop("market_cap_note")
         .withColumn("_n", F.row_number().over(order))
         .where(F.col("_n") <= n)
         .drop("_n")
     )
 
 
+def pick_each(groups: pd.DataFrame, trend_period: int) -> pd.DataFrame:
+    """:func:`pick_per_etf` for every (date, period) in ``groups``, independently."""
+    picked = [
+        pick_per_etf(group, trend_period)
+        for _, group in groups.groupby(["as_of_date", "period"], sort=True)
+    ]
+    columns = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
+    if not picked:
+        return pd.DataFrame(columns=columns, dtype=object)
+    return pd.concat(picked, ignore_index=True)
+
+
 def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
     """The greedy pick of one (date, period): each ETF in order takes its best holding not yet
-    taken, dropped when r ≤ 0.
+    taken (highest r, then larger mcap, then ticker), dropped when r ≤ 0.
     """
+    by_etf: dict[int, list[dict[str, Any]]] = {}
+    for rec in group.to_dict("records"):  # plain Python: thousands of tiny groups per job
+        by_etf.setdefault(int(rec["etf_order"]), []).append(rec)
     taken: set[str] = set()
     out: list[dict[str, Any]] = []
-    for _, rows in group.sort_values("etf_order").groupby("etf_order", sort=True):
-        first = rows.iloc[0]
+    for order in sorted(by_etf):
+        rows = by_etf[order]
+        first = rows[0]
         etf = {
             "as_of_date": first["as_of_date"],
             "period": int(first["period"]),
             "etf_ticker": first["etf_ticker"],
-            "etf_order": int(first["etf_order"]),
+            "etf_order": order,
             "etf_return_pct": _float(first["etf_return_pct"]),
         }
-        usable = rows[
-            rows["ticker"].notna()
-            & rows["r"].notna()
-            & rows["market_cap"].notna()
-            & ~rows["ticker"].isin(taken)
+        usable = [
+            r
+            for r in rows
+            if not (pd.isna(r["ticker"]) or pd.isna(r["r"]) or pd.isna(r["market_cap"]))
+            and r["ticker"] not in taken
         ]
-        if usable.empty:
+        if not usable:
             out.append({**etf, "status": NOTHING, "note": _why_nothing(rows)})
             continue
-        best = usable.sort_values(
-            ["r", "market_cap", "ticker"], ascending=[False, False, True]
-        ).iloc[0]
+        best = min(usable, key=lambda r: (-float(r["r"]), -float(r["market_cap"]), r["ticker"]))
         taken.add(str(best["ticker"]))
         pick = {
             "ticker": best["ticker"],
@@ -210,15 +229,15 @@ def _float(value: Any) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def _why_nothing(rows: pd.DataFrame) -> str:
-    if int(rows["n_holdings"].iloc[0]) == 0:
+def _why_nothing(rows: list[dict[str, Any]]) -> str:
+    if int(rows[0]["n_holdings"]) == 0:
         return "no holdings snapshot"
-    if rows["ticker"].isna().all():
+    if all(pd.isna(r["ticker"]) for r in rows):
         return "no top holding has a market cap"
     return "no selected holding with a return is left unpicked"
 
 
-def _reason(etf: str, trend_period: int, first: pd.Series, pick: dict[str, Any]) -> str:
+def _reason(etf: str, trend_period: int, first: dict[str, Any], pick: dict[str, Any]) -> str:
     reason = (
         f"top pick of {etf} ({trend_period}d {first['trend_return_pct']:+.2f}%), score = r/mcap"
     )
@@ -292,8 +311,38 @@ def allocation_outcomes(
     trend_period: int,
     weighting: Weighting = "score",
     max_weight: float | None = None,
+    fx: DataFrame | None = None,
 ) -> DataFrame:
     """Each trending ETF's outcome per as-of date and period, with the picks weighted."""
+    return allocation_frames(
+        trend, holdings, stocks, fundamentals, dates, periods, trend_period, weighting,
+        max_weight, fx,
+    ).outcomes
+
+
+@dataclass
+class AllocationFrames:
+    """Stage 5's result (``outcomes``) and the top holdings whose market cap was left out
+    (``left_out``: ``as_of_date, etf_ticker, holding_ticker, market_cap_note``).
+    """
+
+    outcomes: DataFrame
+    left_out: DataFrame
+
+
+def allocation_frames(
+    trend: DataFrame,
+    holdings: DataFrame,
+    stocks: DataFrame,
+    fundamentals: DataFrame,
+    dates: Sequence[date],
+    periods: Sequence[int],
+    trend_period: int,
+    weighting: Weighting = "score",
+    max_weight: float | None = None,
+    fx: DataFrame | None = None,
+) -> AllocationFrames:
+    """:func:`allocation_outcomes` plus the holdings left out for want of an FX rate."""
     spark = trend.sparkSession
     sessions = sessions_frame(spark, lookback_start(min(dates), max(periods)), max(dates))
     as_of = as_of_frame(spark, dates)
@@ -318,7 +367,14 @@ def allocation_outcomes(
             F.coalesce("currency", "holding_currency").alias("currency"),
         )
     )
-    selected = selected_holdings(top, mcap(fundamentals, quotes))
+    caps = mcap(fundamentals, quotes, fx).localCheckpoint()
+    selected = selected_holdings(top, caps)
+    left_out = top.join(
+        caps.where(F.col("market_cap_note").isNotNull()).withColumnRenamed(
+            "ticker", "holding_ticker"
+        ),
+        ["holding_ticker", "as_of_date"],
+    ).select("as_of_date", "etf_ticker", "holding_ticker", "market_cap_note")
     returns = r_p(prices, as_of, periods).select("ticker", "as_of_date", "period", "r")
     candidates = (
         selected.crossJoin(F.broadcast(period_frame))
@@ -347,10 +403,11 @@ def allocation_outcomes(
         .fillna(0, subset=["n_holdings"])
         .join(candidates, ["as_of_date", "etf_ticker", "period"], "left")
     )
-    outcomes = grid.groupBy("as_of_date", "period").applyInPandas(
-        lambda g: pick_per_etf(g, trend_period), OUTCOME_SCHEMA
+    # one pandas call per month of dates, not per (date, period): far less Arrow overhead
+    outcomes = grid.groupBy(F.trunc("as_of_date", "month").alias("_month")).applyInPandas(
+        lambda g: pick_each(g, trend_period), OUTCOME_SCHEMA
     )
-    return weigh(outcomes, weighting, max_weight)
+    return AllocationFrames(weigh(outcomes, weighting, max_weight), left_out)
 
 
 def stock_bars(table: DataFrame) -> DataFrame:
@@ -395,23 +452,7 @@ def _record(o: Any) -> dict[str, Any]:
     }
 
 
-async def _write(
-    conn: asyncpg.Connection, as_of: date, periods: Sequence[int], records: list[dict[str, Any]]
-) -> int:
-    for period in periods:
-        keep = [r["ticker"] for r in records if r["period_days"] == period]
-        await conn.execute(
-            "DELETE FROM analytics_05_portfolio_allocation "
-            "WHERE as_of_date = $1 AND period_days = $2 AND NOT (ticker = ANY($3::text[]))",
-            as_of,
-            period,
-            keep,
-        )
-    rows = [tuple(r[c] for c in ALLOCATION_TABLE.columns) for r in records]
-    return await upsert(conn, ALLOCATION_TABLE, rows)
-
-
-def _log_outcome(as_of: date, o: Any) -> str | None:
+def _log_outcome(as_of: date, o: Any, level: int = logging.INFO) -> str | None:
     """Say in the run log why an ETF adds nothing; return that sentence."""
     if o["status"] == PICKED:
         return None
@@ -420,74 +461,112 @@ def _log_outcome(as_of: date, o: Any) -> str | None:
     else:
         why = o["note"]
     sentence = f"{o['etf_ticker']} adds nothing on {as_of} for P={o['period']}: {why}"
-    log.info("stage 5: %s", sentence)
+    log.log(level, "stage 5: %s", sentence)
     return sentence
 
 
 def run_allocation(ctx: StageContext, as_of: date) -> StageResult:
     """Stage 5 for ``as_of``: the 5-, 10- and 20-day portfolios into analytics_05 (idempotent)."""
-    require_session(as_of)
+    return run_allocation_range(ctx, [as_of])
+
+
+def _trend_rows(ctx: StageContext, dates: Sequence[date]) -> list[Any]:
+    spark = get_spark(ctx.settings)
+    rows = (
+        read_table(spark, ctx.database_url, TRENDING_TABLE.name)
+        .where(F.col("as_of_date").between(dates[0], dates[-1]))
+        .select("etf_ticker", "as_of_date", "period", "return_pct", "is_trending")
+        .collect()
+    )
+    wanted = set(dates)
+    rows = [r for r in rows if r["as_of_date"] in wanted]
+    have = {r["as_of_date"] for r in rows if r["period"] == ctx.settings.trend_period}
+    missing = [d for d in dates if d not in have]
+    if missing:
+        shown = ", ".join(str(d) for d in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise TrendfolioError(
+            f"stage 5 for {shown}: analytics_03 has no {ctx.settings.trend_period}d rows for "
+            "that date; run stage 3 (trending) first"
+        )
+    return rows
+
+
+def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
+    """Stage 5 for every session of ``dates`` in one Spark job; analytics_05 rows of those dates
+    are replaced in batches (idempotent).
+    """
+    dates = sorted({require_session(d) for d in dates})
     _check_weighting(ctx)
     settings = ctx.settings
     trend_period = settings.trend_period
     spark = get_spark(settings)
     url = ctx.database_url
-    trend_rows = (
-        read_table(spark, url, TRENDING_TABLE.name)
-        .where(F.col("as_of_date") == as_of)
-        .select("etf_ticker", "as_of_date", "period", "return_pct", "is_trending")
-        .collect()
-    )
-    if not any(r["period"] == trend_period for r in trend_rows):
-        raise TrendfolioError(
-            f"stage 5 for {as_of}: analytics_03 has no {trend_period}d rows for that date; "
-            "run stage 3 (trending) first"
-        )
-    trending = sorted(
-        (r for r in trend_rows if r["period"] == trend_period and r["is_trending"]),
-        key=lambda r: (-r["return_pct"], r["etf_ticker"]),
-    )
-    etfs = [str(r["etf_ticker"]) for r in trending]
-    if not etfs:
-        in_transaction(url, lambda conn: _write(conn, as_of, PERIODS, []))
-        reason = f"no ETF beat the reference over {trend_period}d on {as_of}"
-        log.info("stage 5: %s: every portfolio is empty", reason)
-        return StageResult(rows=0, details={"reason": reason, "trending": []})
-    holdings = read_table(spark, url, HOLDINGS).where(F.col("etf_ticker").isin(etfs)).cache()
-    try:
-        tickers = [r[0] for r in holdings.select("holding_ticker").distinct().collect()]
-        first = lookback_start(as_of, max(PERIODS))
-        stocks = stock_bars(
-            read_table(spark, url, STOCK_PRICES).where(
-                F.col("ticker").isin(tickers) & F.col("trade_date").between(first, as_of)
+    span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
+    trend_rows = _trend_rows(ctx, dates)
+    trending_by_day: dict[date, list[str]] = {}
+    for r in sorted(trend_rows, key=lambda r: (-(r["return_pct"] or 0), r["etf_ticker"])):
+        if r["period"] == trend_period and r["is_trending"]:
+            trending_by_day.setdefault(r["as_of_date"], []).append(str(r["etf_ticker"]))
+    etfs = sorted({e for day in trending_by_day.values() for e in day})
+    outcomes: list[Any] = []
+    left_out: list[Any] = []
+    if etfs:
+        holdings = read_table(spark, url, HOLDINGS).where(F.col("etf_ticker").isin(etfs)).cache()
+        try:
+            tickers = [r[0] for r in holdings.select("holding_ticker").distinct().collect()]
+            first = lookback_start(dates[0], max(PERIODS))
+            stocks = stock_bars(
+                read_table(spark, url, STOCK_PRICES).where(
+                    F.col("ticker").isin(tickers) & F.col("trade_date").between(first, dates[-1])
+                )
             )
-        )
-        fundamentals = read_table(spark, url, FUNDAMENTALS).where(F.col("ticker").isin(tickers))
-        trend = spark.createDataFrame(
-            trend_rows,
-            "etf_ticker string, as_of_date date, period int, return_pct double, "
-            "is_trending boolean",
-        )
-        outcomes = allocation_outcomes(
-            trend,
-            holdings,
-            stocks,
-            fundamentals,
-            [as_of],
-            PERIODS,
-            trend_period,
-            settings.weighting,
-            settings.max_weight,
-        ).collect()
-    finally:
-        holdings.unpersist()
+            fundamentals = read_table(spark, url, FUNDAMENTALS).where(
+                F.col("ticker").isin(tickers)
+            )
+            fx = (
+                read_table(spark, url, FX_RATES)
+                .where(F.col("trade_date").between(dates[0], dates[-1]))
+                .select("currency", F.col("trade_date").alias("as_of_date"), "usd_per_unit")
+            )
+            trend = spark.createDataFrame(
+                trend_rows,
+                "etf_ticker string, as_of_date date, period int, return_pct double, "
+                "is_trending boolean",
+            )
+            frames = allocation_frames(
+                trend, holdings, stocks, fundamentals, dates, PERIODS, trend_period,
+                settings.weighting, settings.max_weight, fx,
+            )
+            outcomes = frames.outcomes.collect()
+            left_out = frames.left_out.collect()
+        finally:
+            holdings.unpersist()
     records = [_record(o) for o in outcomes if o["status"] == PICKED]
-    notes = [n for o in outcomes if (n := _log_outcome(as_of, o))]
-    in_transaction(url, lambda conn: _write(conn, as_of, PERIODS, records))
-    picks = {
-        str(p): sorted(str(r["ticker"]) for r in records if r["period_days"] == p) for p in PERIODS
-    }
-    log.info("stage 5 for %s: %d rows from %d trending ETFs", as_of, len(records), len(etfs))
-    return StageResult(
-        rows=len(records), details={"trending": etfs, "picks": picks, "nothing": notes}
-    )
+    level = logging.INFO if len(dates) == 1 else logging.DEBUG
+    notes = [n for o in outcomes if (n := _log_outcome(o["as_of_date"], o, level))]
+    for h in sorted(left_out, key=lambda h: (h["as_of_date"], h["etf_ticker"])):
+        log.log(level, "stage 5 for %s: %s holding %s %s",
+                h["as_of_date"], h["etf_ticker"], h["holding_ticker"], h["market_cap_note"])
+    if left_out and len(dates) > 1:
+        log.warning("stage 5 for %s: %d (session, holding) market caps left out for want of an "
+                    "FX rate (DEBUG lists them)", span, len(left_out))
+    for day in dates:
+        if day not in trending_by_day:
+            log.log(level, "stage 5: no ETF beat the reference over %dd on %s: every portfolio "
+                    "is empty", trend_period, day)
+    rows = [tuple(r[c] for c in ALLOCATION_TABLE.columns) for r in records]
+    write_dates(url, ALLOCATION_TABLE, "as_of_date", dates, rows)
+    log.info("stage 5 for %s: %d rows over %d sessions", span, len(records), len(dates))
+    if len(dates) == 1:
+        picks = {
+            str(p): sorted(str(r["ticker"]) for r in records if r["period_days"] == p)
+            for p in PERIODS
+        }
+        day_etfs = trending_by_day.get(dates[0], [])
+        details: dict[str, Any] = {"trending": day_etfs, "picks": picks, "nothing": notes}
+        if not day_etfs:
+            details["reason"] = f"no ETF beat the reference over {trend_period}d on {dates[0]}"
+    else:
+        details = {"sessions": len(dates), "first": str(dates[0]), "last": str(dates[-1]),
+                   "nothing": len(notes), "left_out_for_fx": len(left_out)}
+    return StageResult(rows=len(records), details=details)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import asyncpg
 from pyspark.sql import DataFrame, SparkSession
 
+from trendfolio.db.writes import TableSpec, upsert
 from trendfolio.errors import UsageError
 
 T = TypeVar("T")
@@ -67,3 +69,39 @@ def in_transaction(database_url: str, body: Callable[[asyncpg.Connection], Await
             await conn.close()
 
     return asyncio.run(run())
+
+
+BATCH_ROWS = 20_000
+
+
+async def replace_dates(
+    conn: asyncpg.Connection,
+    spec: TableSpec,
+    date_column: str,
+    dates: Sequence[date],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """Make ``rows`` the whole content of ``spec`` for ``dates``: one DELETE of those dates, then
+    COPY + upsert in batches of ``BATCH_ROWS`` (run inside a transaction).
+    """
+    # identifiers come from the fixed table specs; values are bound parameters
+    await conn.execute(
+        f'DELETE FROM "{spec.name}" WHERE "{date_column}" = ANY($1::date[])', list(dates)
+    )
+    written = 0
+    for start in range(0, len(rows), BATCH_ROWS):
+        written += await upsert(conn, spec, rows[start : start + BATCH_ROWS])
+    return written
+
+
+def write_dates(
+    database_url: str,
+    spec: TableSpec,
+    date_column: str,
+    dates: Sequence[date],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """:func:`replace_dates` in one transaction of its own."""
+    return in_transaction(
+        database_url, lambda conn: replace_dates(conn, spec, date_column, dates, rows)
+    )

@@ -5,11 +5,12 @@ Frames in:
   to carry along with the bar;
 - sessions: ``session, session_idx`` (every NYSE session of a range, numbered consecutively);
 - as_of: ``as_of_date`` (the as-of dates D, each a session of ``sessions``);
-- fundamentals: shaped like collected_07; quotes: ``ticker, as_of_date, close, currency``.
+- fundamentals: shaped like collected_07; quotes: ``ticker, as_of_date, close, currency``;
+  fx: ``currency, as_of_date, usd_per_unit`` (collected_11_fx_rates).
 
 Frames out: price → ``ticker, session, session_idx, bar_date, close, adj_close, ...``;
 r_p → ``ticker, as_of_date, period, r, price_basis``;
-mcap → ``ticker, as_of_date, market_cap, market_cap_estimated``.
+mcap → ``ticker, as_of_date, market_cap, market_cap_estimated, market_cap_note``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, IntegerType, StructField, StructType
 
@@ -78,6 +79,18 @@ def price(bars: DataFrame, sessions: DataFrame) -> DataFrame:
     )
 
 
+def adjusted_basis(now_adj: str, then_adj: str) -> Column:
+    """Whether a ratio of two prices uses adjusted closes: only when both ends have one."""
+    return F.col(now_adj).isNotNull() & F.col(then_adj).isNotNull()
+
+
+def basis_ratio(now_adj: str, now_raw: str, then_adj: str, then_raw: str) -> Column:
+    """price(now) / price(then) on adjusted closes when both ends have one, else raw (SPEC §1)."""
+    return F.when(
+        adjusted_basis(now_adj, then_adj), F.col(now_adj) / F.col(then_adj)
+    ).otherwise(F.col(now_raw) / F.col(then_raw))
+
+
 def r_p(prices: DataFrame, as_of: DataFrame, periods: Sequence[int]) -> DataFrame:
     """r_P(T, D) = price(T, D) / price(T, s0) − 1 on adjusted closes when both ends have one, else
     raw; undefined → no row.
@@ -92,10 +105,8 @@ def r_p(prices: DataFrame, as_of: DataFrame, periods: Sequence[int]) -> DataFram
         )
         for p in periods
     ]
-    both_adjusted = F.col("adj_close").isNotNull() & F.col("p.s0.adj_close").isNotNull()
-    ratio = F.when(both_adjusted, F.col("adj_close") / F.col("p.s0.adj_close")).otherwise(
-        F.col("close") / F.col("p.s0.close")
-    )
+    both_adjusted = adjusted_basis("adj_close", "p.s0.adj_close")
+    ratio = basis_ratio("adj_close", "close", "p.s0.adj_close", "p.s0.close")
     return (
         prices.select(
             "ticker",
@@ -117,37 +128,79 @@ def r_p(prices: DataFrame, as_of: DataFrame, periods: Sequence[int]) -> DataFram
     )
 
 
-def mcap(fundamentals: DataFrame, quotes: DataFrame) -> DataFrame:
-    """mcap(T, D) per quote: the latest cap dated ≤ D, else close × shares (≤ D, else earliest)
-    flagged estimated; non-USD → null.
+def mcap(fundamentals: DataFrame, quotes: DataFrame, fx: DataFrame | None = None) -> DataFrame:
+    """mcap(T, D) in USD per quote: the latest cap dated ≤ D, else close × shares (≤ D, else
+    earliest) flagged estimated; a quote in another currency is converted with that day's rate
+    from ``fx`` (``currency, as_of_date, usd_per_unit``), or null with ``market_cap_note`` saying
+    why: never mixed unconverted.
     """
+    # an as-of join by window: observations sort before the quotes of their own date (≤ D)
     obs = fundamentals.select(
         "ticker",
-        F.col("as_of_date").alias("obs_date"),
+        F.col("as_of_date").alias("day"),
+        F.lit(0).alias("kind"),
         F.col("market_cap").cast("double").alias("cap"),
         F.col("shares_outstanding").cast("double").alias("shares"),
     )
-    d = F.col("as_of_date")
-    dated_cap = F.when((F.col("obs_date") <= d) & F.col("cap").isNotNull(), F.col("obs_date"))
-    dated_shares = F.when((F.col("obs_date") <= d) & F.col("shares").isNotNull(), F.col("obs_date"))
-    any_shares = F.when(F.col("shares").isNotNull(), F.col("obs_date"))
-    known = (
-        quotes.select("ticker", "as_of_date")
-        .distinct()
-        .join(obs, "ticker")
-        .groupBy("ticker", "as_of_date")
-        .agg(
-            F.max_by("cap", dated_cap).alias("observed"),
-            F.max_by("shares", dated_shares).alias("shares_then"),
-            F.min_by("shares", any_shares).alias("shares_first"),
-        )
-    )
-    estimate = F.col("close").cast("double") * F.coalesce("shares_then", "shares_first")
-    in_usd = F.col("currency").isNull() | (F.upper("currency") == REPORTING_CURRENCY)
-    value = F.coalesce("observed", estimate)
-    return quotes.join(known, ["ticker", "as_of_date"], "left").select(
+    asked = quotes.select(
         "ticker",
+        F.col("as_of_date").alias("day"),
+        F.lit(1).alias("kind"),
+        F.lit(None).cast("double").alias("cap"),
+        F.lit(None).cast("double").alias("shares"),
+    ).distinct()
+    so_far = (
+        Window.partitionBy("ticker")
+        .orderBy("day", "kind")
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    first_shares = obs.where(F.col("shares").isNotNull()).groupBy("ticker").agg(
+        F.min_by("shares", "day").alias("shares_first")
+    )
+    known = (
+        obs.unionByName(asked)
+        .select(
+            "ticker",
+            F.col("day").alias("as_of_date"),
+            "kind",
+            F.last("cap", ignorenulls=True).over(so_far).alias("observed"),
+            F.last("shares", ignorenulls=True).over(so_far).alias("shares_then"),
+        )
+        .where(F.col("kind") == 1)
+        .drop("kind")
+        .join(first_shares, "ticker", "left")
+    )
+    if fx is None:
+        fx = quotes.sparkSession.createDataFrame(
+            [], "currency string, as_of_date date, usd_per_unit double"
+        )
+    rates = fx.select(
+        F.upper("currency").alias("_ccy"),
         "as_of_date",
-        F.when(in_usd, value).alias("market_cap"),
-        (in_usd & F.col("observed").isNull() & estimate.isNotNull()).alias("market_cap_estimated"),
+        F.col("usd_per_unit").cast("double").alias("usd_per_unit"),
+    )
+    ccy = F.upper(F.coalesce(F.col("currency"), F.lit(REPORTING_CURRENCY)))
+    estimate = F.col("close").cast("double") * F.coalesce("shares_then", "shares_first")
+    in_usd = ccy == REPORTING_CURRENCY
+    rate = F.when(in_usd, F.lit(1.0)).otherwise(F.col("usd_per_unit"))
+    value = F.coalesce("observed", estimate)
+    return (
+        quotes.join(known, ["ticker", "as_of_date"], "left")
+        .withColumn("_ccy", ccy)
+        .join(F.broadcast(rates), ["_ccy", "as_of_date"], "left")
+        .select(
+            "ticker",
+            "as_of_date",
+            (value * rate).alias("market_cap"),
+            (rate.isNotNull() & F.col("observed").isNull() & estimate.isNotNull()).alias(
+                "market_cap_estimated"
+            ),
+            F.when(
+                rate.isNull() & value.isNotNull(),
+                F.concat(
+                    F.lit("quoted in "), F.col("_ccy"), F.lit(" and no USD rate for "),
+                    F.date_format("as_of_date", "yyyy-MM-dd"), F.lit(": left out"),
+                ),
+            ).alias("market_cap_note"),
+        )
     )

@@ -6,16 +6,15 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
-import asyncpg
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from trendfolio.calendar import require_session
 from trendfolio.config import Settings
-from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.db.writes import TableSpec
 from trendfolio.errors import TrendfolioError
 from trendfolio.pipeline import PERIODS, StageContext, StageResult
-from trendfolio_jobs.io import in_transaction, read_table, rows_of
+from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import as_of_frame, lookback_start, price, r_p, sessions_frame
 from trendfolio_jobs.session import get_spark
 
@@ -115,43 +114,39 @@ def trending_for_dates(
     return trending_etfs(returns, as_of, tickers, reference, threshold, periods)
 
 
-async def _write(
-    conn: asyncpg.Connection, as_of: date, rows: list[tuple[object, ...]], tickers: list[str]
-) -> int:
-    written = await upsert(conn, TRENDING_TABLE, rows)
-    await conn.execute(
-        "DELETE FROM analytics_03_trending_etfs "
-        "WHERE as_of_date = $1 AND NOT (etf_ticker = ANY($2::text[]))",
-        as_of,
-        tickers,
-    )
-    return written
-
-
 def run_trending(ctx: StageContext, as_of: date) -> StageResult:
     """Stage 3 for ``as_of``: read ETF bars, write analytics_03 (idempotent)."""
-    require_session(as_of)
+    return run_trending_range(ctx, [as_of])
+
+
+def run_trending_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
+    """Stage 3 for every session of ``dates`` in one Spark job; analytics_03 rows of those dates
+    are replaced in batches (idempotent).
+    """
+    dates = sorted({require_session(d) for d in dates})
     settings = ctx.settings
     periods = trend_periods(settings)
     tickers = ctx.universe.tickers
-    first = lookback_start(as_of, max(periods))
+    first = lookback_start(dates[0], max(periods))
     spark = get_spark(settings)
     bars = price_bars(
         read_table(spark, ctx.database_url, ETF_PRICES).where(
-            F.col("ticker").isin(tickers) & F.col("trade_date").between(first, as_of)
+            F.col("ticker").isin(tickers) & F.col("trade_date").between(first, dates[-1])
         )
     )
     result = trending_for_dates(
-        bars, [as_of], tickers, ctx.universe.reference, settings.trend_threshold, periods
+        bars, dates, tickers, ctx.universe.reference, settings.trend_threshold, periods
     )
     rows = rows_of(result, TRENDING_TABLE.columns)
     records = [dict(zip(TRENDING_TABLE.columns, r, strict=True)) for r in rows]
+    span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
     if all(r["return_pct"] is None for r in records):
         raise TrendfolioError(
-            f"stage 3 for {as_of}: no ETF of universe {ctx.universe.name} has the prices for "
+            f"stage 3 for {span}: no ETF of universe {ctx.universe.name} has the prices for "
             f"any return in {ETF_PRICES}; run stages 1 and 2 (ETF prices) first"
         )
-    in_transaction(ctx.database_url, lambda conn: _write(conn, as_of, rows, tickers))
+    write_dates(ctx.database_url, TRENDING_TABLE, "as_of_date", dates, rows)
+    tp = settings.trend_period
     trending = {
         str(p): sorted(
             str(r["etf_ticker"]) for r in records if r["period"] == p and r["is_trending"]
@@ -159,25 +154,37 @@ def run_trending(ctx: StageContext, as_of: date) -> StageResult:
         for p in periods
     }
     undefined = sorted(
-        str(r["etf_ticker"])
-        for r in records
-        if r["period"] == settings.trend_period and r["return_pct"] is None
+        {str(r["etf_ticker"]) for r in records if r["period"] == tp and r["return_pct"] is None}
     )
-    log.info(
-        "stage 3 for %s: %d ETFs, trending over %dd: %s",
-        as_of,
-        len(tickers),
-        settings.trend_period,
-        ", ".join(trending[str(settings.trend_period)]) or "none",
-    )
+    if len(dates) == 1:
+        log.info(
+            "stage 3 for %s: %d ETFs, trending over %dd: %s",
+            span,
+            len(tickers),
+            tp,
+            ", ".join(trending[str(tp)]) or "none",
+        )
+        details: dict[str, object] = {
+            "trending": trending,
+            "undefined_return": undefined,
+            "periods": list(periods),
+        }
+    else:
+        per_day = sum(1 for r in records if r["period"] == tp and r["is_trending"])
+        log.info(
+            "stage 3 for %s: %d sessions, %d trending (ETF, session) pairs over %dd",
+            span,
+            len(dates),
+            per_day,
+            tp,
+        )
+        details = {"sessions": len(dates), "first": str(dates[0]), "last": str(dates[-1]),
+                   "trending_pairs": per_day, "periods": list(periods)}
     if undefined:
         log.warning(
-            "stage 3 for %s: no %dd return for %s (missing bars)",
-            as_of,
-            settings.trend_period,
+            "stage 3 for %s: no %dd return for %s on some or all sessions (missing bars)",
+            span,
+            tp,
             ", ".join(undefined),
         )
-    return StageResult(
-        rows=len(rows),
-        details={"trending": trending, "undefined_return": undefined, "periods": list(periods)},
-    )
+    return StageResult(rows=len(rows), details=details)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,44 @@ class Db:
 def db(db_url: str) -> Db:
     """Helpers on the test's fresh database."""
     return Db(db_url)
+
+
+BACKFILL_START, BACKFILL_END = "2026-04-20", "2026-08-20"
+
+
+@pytest.fixture(scope="session", params=["seed", "spdr"])
+async def backfilled(
+    request: pytest.FixtureRequest,
+    pg_server: object,
+    spark: SparkSession,
+    spark_settings: Settings,
+    market_2026: Path,
+) -> AsyncIterator[tuple[StageContext, str]]:
+    """One real-data backfill per universe (``csv:market-2026``, 2026-04-20..2026-08-20, every
+    stage) in a database of its own, shared by the tests that read it.
+    """
+    from datetime import date
+
+    from trendfolio.calendar import sessions_between
+    from trendfolio.db.server import PgServer
+    from trendfolio.runner import Runner, prepare_database
+    from trendfolio.universe import load_universe
+
+    assert isinstance(pg_server, PgServer)
+    name = f"bf_{request.param}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(pg_server.url("postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = pg_server.url(name)
+    universe = load_universe(request.param)
+    runner = Runner(spark_settings, universe, url, f"csv:{market_2026}")
+    try:
+        await prepare_database(url, universe, runner.source)
+        sessions = sessions_between(
+            date.fromisoformat(BACKFILL_START), date.fromisoformat(BACKFILL_END)
+        )
+        await runner.backfill(sessions)
+    finally:
+        await runner.close()
+    yield runner.ctx, request.param
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()

@@ -126,12 +126,21 @@ def test_mcap_observed_else_estimated(spark: SparkSession) -> None:
         "ticker string, as_of_date date, close double, currency string",
     )
     got = sorted(tuple(r) for r in mcap(fundamentals, quotes).collect())
+    no_rate = "quoted in KRW and no USD rate for 2026-07-06: left out"
     assert got == [
-        ("AAA", d("2026-07-06"), 1000.0, False),  # the 07-07 observation is after D
-        ("AAA", d("2026-07-08"), 1200.0, False),
-        ("BBB", d("2026-07-06"), 140.0, True),  # close × shares dated ≤ D
-        ("CCC", d("2026-07-06"), 15.0, True),  # close × the earliest shares known
-        ("DDD", d("2026-07-06"), None, False),  # KRW with no FX rate: left out
-        ("EEE", d("2026-07-06"), None, False),
-        ("FFF", d("2026-07-06"), None, False),  # no close at D to estimate from
+        ("AAA", d("2026-07-06"), 1000.0, False, None),  # the 07-07 observation is after D
+        ("AAA", d("2026-07-08"), 1200.0, False, None),
+        ("BBB", d("2026-07-06"), 140.0, True, None),  # close × shares dated ≤ D
+        ("CCC", d("2026-07-06"), 15.0, True, None),  # close × the earliest shares known
+        ("DDD", d("2026-07-06"), None, False, no_rate),  # KRW with no FX rate: left out
+        ("EEE", d("2026-07-06"), None, False, None),
+        ("FFF", d("2026-07-06"), None, False, None),  # no close at D to estimate from
     ]
+    fx = spark.createDataFrame(
+        [("KRW", d("2026-07-06"), 0.0007), ("KRW", d("2026-07-07"), 0.5)],
+        "currency string, as_of_date date, usd_per_unit double",
+    )
+    converted = {r.ticker: r for r in mcap(fundamentals, quotes, fx).collect()}
+    assert converted["DDD"].market_cap == 500.0 * 0.0007  # that day's rate, not the next one
+    assert converted["DDD"].market_cap_note is None
+    assert converted["AAA"].market_cap in (1000.0, 1200.0)  # USD is never converted
