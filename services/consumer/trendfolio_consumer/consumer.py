@@ -6,8 +6,8 @@ retried with backoff while holding the batch, so nothing is committed that was n
 Replays after a crash are harmless: every write is an upsert on the natural key.
 
 The next batch is fetched and decoded while the database writes the current one (Python and
-PostgreSQL then work on different cores); its offsets are still committed only after its own
-transaction.
+PostgreSQL then work on different cores), and a batch's offsets go to Kafka while the next one
+is written; offsets are still committed only after their own batch's transaction, in order.
 """
 
 from __future__ import annotations
@@ -129,6 +129,13 @@ class Consumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
+    async def _settle(self, consumer: Any, batch: list[RawRecord], result: BatchResult) -> None:
+        """After the batch's DB commit: commit its offsets, then count it."""
+        await self._commit(consumer, batch)
+        self._account(batch, result)
+        log.info("batch of %d: %d rows, %d dead-lettered", len(batch), result.rows,
+                 result.dead_lettered)
+
     def _account(self, batch: list[RawRecord], result: BatchResult) -> None:
         for topic, n in Counter(r.topic for r in batch).items():
             MESSAGES.labels(topic).inc(n)
@@ -188,6 +195,7 @@ class Consumer:
         await consumer.start()
         log.info("consuming %s from %s as group %s", ", ".join(TOPICS), self.bootstrap, self.group)
         writing: asyncio.Task[BatchResult] | None = None
+        committing: asyncio.Task[None] | None = None
         try:
             batch = await self._collect(consumer)
             while batch.records or not self._stop.is_set():
@@ -199,14 +207,10 @@ class Consumer:
                 following = await self._collect(consumer) if not self._stop.is_set() else Prepared()
                 result = await writing
                 writing = None
-                await self._commit(consumer, batch.records)
-                self._account(batch.records, result)
-                log.info(
-                    "batch of %d: %d rows, %d dead-lettered",
-                    len(batch.records),
-                    result.rows,
-                    result.dead_lettered,
-                )
+                # Offsets go to Kafka while the next batch is written; commits stay in order.
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._settle(consumer, batch.records, result))
                 batch = following
                 if self._stop.is_set():
                     break  # a fetched batch not yet written is not committed: it is re-read
@@ -215,6 +219,9 @@ class Consumer:
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await writing
+            if committing is not None:  # a written batch: let its offsets reach Kafka
+                with contextlib.suppress(Exception):
+                    await committing
             await consumer.stop()
             if self._conn is not None:
                 await self._conn.close()
