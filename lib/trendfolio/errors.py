@@ -25,5 +25,13 @@ class SourceError(TrendfolioError):
         self.ticker = ticker
 
 
+class UnknownTicker(SourceError):
+    """The source has no data at all for the ticker (a CSV without it, outside the sample).
+
+    Unlike an outage or an empty answer from Yahoo, asking again will not help: a stage treats
+    such a holding as absent from the market it reads.
+    """
+
+
 class SourceUnavailable(SourceError):
     """The source cannot be reached at all (no network, Yahoo refusing every request)."""

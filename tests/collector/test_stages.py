@@ -82,3 +82,24 @@ async def test_holdings_stage_collects_trending_etf_holdings(db_url: str, csv_di
     assert [(r[0], r[1] and float(r[1]), r[2] and float(r[2])) for r in caps] == [
         ("AAPL", 3e12, None), ("MSFT", None, 7e9)]
     await conn.close()
+
+
+async def test_holdings_the_source_does_not_carry_leave_the_day_whole(
+    db_url: str, csv_dir: Path
+) -> None:
+    """An ETF whose holdings are all missing from a CSV market (IWM's small caps) gets no
+    picks; the stage does not fail the day. An outage still fails it (test above)."""
+    (csv_dir / "holdings.csv").write_text(
+        "etf,holding,weight,asof\nXLK,ZZZA,0.2,2026-01-02\nXLK,ZZZB,0.1,2026-01-02\n")
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute("INSERT INTO analytics_03_trending_etfs (etf_ticker, as_of_date, "
+                           "period, return_pct, is_trending) "
+                           "VALUES ('XLK', '2026-08-20', 20, 3.0, true)")
+        res = await stage_holdings(_ctx(db_url), date(2026, 8, 20), CsvSource(csv_dir),
+                                   InProcessBus(db_url))
+        assert res.details["not_in_source"] == ["ZZZA", "ZZZB"]
+        assert res.details["failed"] == ["ZZZA", "ZZZB"]
+        assert await conn.fetchval("SELECT count(*) FROM collected_06_daily_stock_history") == 0
+    finally:
+        await conn.close()

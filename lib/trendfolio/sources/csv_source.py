@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from trendfolio.errors import SourceError, UsageError
+from trendfolio.errors import UnknownTicker, UsageError
 from trendfolio.sources.base import (
     DailyBar,
     Fundamental,
@@ -150,7 +150,7 @@ class CsvSource(Source):
     def daily_bars(self, ticker: str, start: date, end: date) -> list[DailyBar]:
         series = self._bars.get(ticker)
         if series is None:
-            raise SourceError("no prices in prices.csv", ticker=ticker)
+            raise UnknownTicker("no prices in prices.csv", ticker=ticker)
         return [b for b in series if start <= b.trade_date <= end]
 
     def fundamentals(self, ticker: str, start: date, end: date) -> list[Fundamental]:

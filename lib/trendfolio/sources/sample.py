@@ -97,11 +97,11 @@ class SampleSource(Source):
         return float(np.round(_rng(self.seed, ticker, "shares").uniform(5e7, 2e9), -3))
 
     def daily_bars(self, ticker: str, start: date, end: date) -> list[DailyBar]:
-        from trendfolio.errors import SourceError
+        from trendfolio.errors import UnknownTicker
 
         path = self._path(ticker)
         if path.size == 0:
-            raise SourceError("not part of the sample market", ticker=ticker)
+            raise UnknownTicker("not part of the sample market", ticker=ticker)
         rng = _rng(self.seed, ticker, "ohlc")
         out = []
         sessions = _sessions()

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import asyncpg
 
 from trendfolio.bus import Bus
-from trendfolio.errors import SourceError
+from trendfolio.errors import SourceError, UnknownTicker
 from trendfolio.holdings import top_by_weight
 from trendfolio.messages import (
     EtfDaily,
@@ -261,13 +261,18 @@ async def collect_holdings(
     finally:
         await conn.close()
     failed: dict[str, str] = {}
+    unknown: set[str] = set()
     published = 0
     for ticker in track(stocks, f"{label}: holdings"):
         try:
             msgs = await asyncio.to_thread(_stock_messages, source, ticker, windows[ticker], as_of)
         except SourceError as exc:
             failed[ticker] = str(exc)
-            log.error("%s: %s", label, exc)
+            if isinstance(exc, UnknownTicker):
+                unknown.add(ticker)
+                log.warning("%s: %s (not in this source: no pick from it)", label, exc)
+            else:
+                log.error("%s: %s", label, exc)
             continue
         await bus.publish_all(msgs)
         published += len(msgs)
@@ -278,8 +283,11 @@ async def collect_holdings(
         "stocks": len(stocks),
         "messages": published,
         "failed": sorted(failed),
+        "not_in_source": sorted(unknown),
     }
-    if failed and len(failed) == len(stocks):
+    # Every holding failing is an outage (or Yahoo's empty answers), and the day must not be
+    # half-written; holdings the source simply does not carry leave their ETF without picks.
+    if failed and len(failed) == len(stocks) and len(unknown) < len(failed):
         raise SourceError(
             f"{label} for {as_of}: every holding failed: " + "; ".join(failed.values())
         )
