@@ -1,7 +1,9 @@
 """API fixtures: one database loaded by the real pipeline, and `trendfolio serve api` on it.
 
-The data comes from running `trendfolio backfill` (the real CLI: collectors, bus, Spark) over two
-sessions: the real 2026 market beside the repository when present, else the `sample` source.
+The data comes from running `trendfolio backfill` (the real CLI: collectors, bus, Spark) from the
+month-end session 2026-07-31 (so the monthly stage writes a real rebalance) to 2026-08-20: the real
+2026 market beside the repository when present, else the `sample` source. Every analytics table,
+08/09/10 included, holds what the pipeline wrote; the tests compare the API with those rows.
 """
 
 from __future__ import annotations
@@ -21,19 +23,20 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.api.analytics_rows import insert_analytics_rows
 from trendfolio.db.server import PgServer
 
 REPO = Path(__file__).resolve().parents[2]
 TRENDFOLIO = REPO / ".venv" / "bin" / "trendfolio"
 MARKET_2026 = REPO.parent / "shared" / "data" / "market-2026"
+# The two sessions the tests look at; the backfill starts earlier, at a month's last session.
 SESSIONS = (date(2026, 8, 19), date(2026, 8, 20))
+MONTH_END = date(2026, 7, 31)
 READER = "api_test_reader"
 
 
 @dataclass(frozen=True)
 class LoadedDb:
-    url: str  # read-write (the tests' own checks and labelled inserts)
+    url: str  # read-write (the tests' own checks)
     reader_url: str  # the read-only role the API connects with
     source: str
     sessions: tuple[date, ...]
@@ -77,7 +80,7 @@ async def loaded_db(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactor
     home = tmp_path_factory.mktemp("api-home")
     env = {"TRENDFOLIO_DATABASE_URL": url}
     cli(home, env, "--source", source, "--universe", "spdr", "backfill",
-        "--start", SESSIONS[0].isoformat(), "--end", SESSIONS[-1].isoformat())
+        "--start", MONTH_END.isoformat(), "--end", SESSIONS[-1].isoformat())
     cli(home, {**env, "TRENDFOLIO_READONLY_DATABASE_URL": reader_url}, "db", "migrate")
     return LoadedDb(url, reader_url, source, SESSIONS)
 
@@ -123,14 +126,8 @@ def start_server(
 
 
 @pytest.fixture(scope="session")
-async def analytics(loaded_db: LoadedDb) -> None:
-    """LABELLED test rows for analytics_08/09/10 (see analytics_rows.py)."""
-    await insert_analytics_rows(loaded_db.url, loaded_db.sessions[-1])
-
-
-@pytest.fixture(scope="session")
 def api(
-    loaded_db: LoadedDb, analytics: None, tmp_path_factory: pytest.TempPathFactory
+    loaded_db: LoadedDb, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
     """`trendfolio serve api` on the loaded database, no API key, CORS for one origin."""
     yield from start_server(loaded_db, tmp_path_factory.mktemp("api"),

@@ -104,7 +104,7 @@ async def test_the_api_reads_with_the_read_only_role(api: ApiServer, loaded_db: 
 
 @pytest.fixture(scope="module")
 def keyed_api(
-    loaded_db: LoadedDb, analytics: None, tmp_path_factory: pytest.TempPathFactory
+    loaded_db: LoadedDb, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
     home: Path = tmp_path_factory.mktemp("keyed")
     yield from start_server(loaded_db, home, TRENDFOLIO_API_KEY="k3y-for-the-api-tests")

@@ -16,7 +16,7 @@ import pytest
 
 from tests.dashboard.stack import (
     CHROMIUM,
-    LATEST,
+    MONTH_END,
     ApiServer,
     DashboardServer,
     load_market,
@@ -58,32 +58,14 @@ async def _create_database(server: PgServer) -> str:
     return server.url(name)
 
 
-async def _fill_missing_analytics(url: str) -> None:
-    """Until the analytics branch's stages 6–8 run in the pipeline, the monthly tab reads the
-    API tests' LABELLED rows (tests/api/analytics_rows.py), derived from this run's own data."""
-    conn = await asyncpg.connect(url)
-    try:
-        have = await conn.fetchval(
-            "SELECT (SELECT count(*) FROM analytics_08_monthly_portfolio)"
-            " + (SELECT count(*) FROM analytics_09_etf_top_holdings)"
-            " + (SELECT count(*) FROM analytics_10_etf_monthly_returns)")
-    finally:
-        await conn.close()
-    if not have:
-        from datetime import date
-
-        from tests.api.analytics_rows import insert_analytics_rows
-
-        await insert_analytics_rows(url, date.fromisoformat(LATEST))
-
-
 @pytest.fixture(scope="session")
 async def market(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Market:
-    """A database filled by `trendfolio backfill` over two sessions (real data, else sample)."""
+    """A database filled by `trendfolio backfill` from a month's last session (so the monthly
+    stage writes a real rebalance) to LATEST (real data, else sample)."""
     url = await _create_database(pg_server)
     source = market_source()
-    await asyncio.to_thread(load_market, url, tmp_path_factory.mktemp("dash-home"), source)
-    await _fill_missing_analytics(url)
+    await asyncio.to_thread(load_market, url, tmp_path_factory.mktemp("dash-home"), source,
+                            MONTH_END)
     return Market(url, source)
 
 

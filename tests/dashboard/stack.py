@@ -26,6 +26,8 @@ TRENDFOLIO = Path(sys.executable).with_name("trendfolio")
 CHROMIUM = Path("/usr/bin/chromium")
 # Two sessions: the latest one (the dashboard opens on it) and the one before (the date picker).
 LATEST, EARLIER = "2026-08-20", "2026-08-19"
+# A month's last session before them: a backfill from here writes a real monthly rebalance.
+MONTH_END = "2026-07-31"
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -91,8 +91,10 @@ MONTHLY_AT_OR_BEFORE = """
 SELECT max(rebalance_date) FROM analytics_08_monthly_portfolio
 WHERE $1::date IS NULL OR rebalance_date <= $1"""
 
+# analytics_10 stores monthly_return as a fraction (0.0526); the API answers percent (5.26).
 MONTHLY_RETURNS = """
-SELECT r.etf_ticker, r.month, r.month_open, r.month_close, r.monthly_return, r.is_complete,
+SELECT r.etf_ticker, r.month, r.month_open, r.month_close,
+       100 * r.monthly_return AS monthly_return, r.is_complete,
        m.etf_type, m.sector_name
 FROM analytics_10_etf_monthly_returns r
 LEFT JOIN collected_00_meta_etf m ON m.ticker = r.etf_ticker
