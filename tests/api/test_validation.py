@@ -53,12 +53,12 @@ def test_bad_input_is_a_422_naming_the_parameter(
 
 
 MISSING = [
-    ("/stocks/portfolio", {"as_of_date": "2026-08-03"}, "2026-08-03"),  # a session, never run
+    ("/stocks/portfolio", {"as_of_date": "2026-07-30"}, "2026-07-30"),  # a session, never run
     ("/stocks/portfolio", {"as_of_date": "1900-01-01"}, "1900-01-01"),
     ("/dashboard/trending-etfs", {"as_of_date": "2026-08-22"}, "2026-08-22"),  # a Saturday
-    ("/dashboard/trending-etf-top-holdings", {"as_of_date": "2026-08-18"}, "2026-08-18"),
+    ("/dashboard/trending-etf-top-holdings", {"as_of_date": "2026-07-29"}, "2026-07-29"),
     ("/dashboard/active-allocations", {"as_of_date": "9999-12-31"}, "9999-12-31"),
-    ("/dashboard/monthly-performance", {"as_of_date": "2026-08-03"}, "2026-08-03"),
+    ("/dashboard/monthly-performance", {"as_of_date": "2026-07-30"}, "2026-07-30"),
     ("/stocks/monthly-portfolio", {"rebalance_date": "2026-06-30"}, "2026-06-30"),
     ("/dashboard/monthly-vs-spy", {"rebalance_date": "2026-06-30"}, "2026-06-30"),
     ("/stocks/NOSUCH/history", {}, "NOSUCH"),

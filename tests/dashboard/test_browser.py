@@ -16,6 +16,7 @@ from tests.dashboard.stack import (
     DRAWN_JS,
     EARLIER,
     LATEST,
+    MONTH_END,
     ApiServer,
     DashboardServer,
     free_port,
@@ -60,6 +61,16 @@ async def _row_backgrounds(page: Any, table: str) -> dict[str, list[str]]:
         table,
     )
     return backgrounds
+
+
+async def _cell_texts(page: Any, table: str) -> dict[str, list[str]]:
+    """ticker → the text of each cell of that row."""
+    cells: dict[str, list[str]] = await page.evaluate(
+        """(table) => Object.fromEntries([...document.querySelectorAll(`#${table} tbody tr`)]
+             .map(tr => [tr.dataset.ticker, [...tr.cells].map(td => td.innerText.trim())]))""",
+        table,
+    )
+    return cells
 
 
 async def _benchmarks(market: Market) -> set[str]:
@@ -186,15 +197,26 @@ async def test_the_monthly_tab_shows_the_portfolio_and_the_comparison_with_spy(
     await page.click("#tab-monthly")
     await _drawn(page, "monthly")
     latest = await market.fetch(
-        "SELECT ticker, final_rank FROM analytics_08_monthly_portfolio WHERE rebalance_date = "
+        "SELECT ticker, final_rank, final_weight, return_20d, rebalance_date "
+        "FROM analytics_08_monthly_portfolio WHERE rebalance_date = "
         "(SELECT max(rebalance_date) FROM analytics_08_monthly_portfolio) ORDER BY final_rank")
-    if not latest:  # no month-end session in the loaded range: an empty state, not an error
-        assert await page.locator("#monthly-section .tf-empty").is_visible()
-        assert await page.locator(".tf-error").count() == 0
-        return
+    # The market fixture's backfill starts on a month's last session: a real rebalance.
+    assert latest and str(latest[0]["rebalance_date"]) == MONTH_END
     assert await _row_tickers(page, "monthly-table") == [r["ticker"] for r in latest]
     top10 = await _row_tickers(page, "monthly-table", "tf-top10")
     assert top10 == [r["ticker"] for r in latest if r["final_rank"] <= 10]
+    # Weight: the stored fraction shown in percent; the 20-day return is stored in percent.
+    cells = await _cell_texts(page, "monthly-table")
+    for r in latest:
+        assert cells[r["ticker"]][4] == f"{100 * r['final_weight']:.2f}%", r["ticker"]
+        assert cells[r["ticker"]][5] == f"{r['return_20d']:+.2f}%", r["ticker"]
+    # The monthly-return table: analytics_10 stores fractions, the page shows percent.
+    returns = await market.fetch(
+        "SELECT etf_ticker, month, monthly_return FROM analytics_10_etf_monthly_returns "
+        "WHERE as_of_date = $1 AND etf_ticker = 'SPY' ORDER BY month", date.fromisoformat(LATEST))
+    spy = await _cell_texts(page, "history-table")
+    assert spy["SPY"][-1] == f"{100 * returns[-1]['monthly_return']:+.2f}%"
+    assert spy["SPY"][-2] == f"{100 * returns[-2]['monthly_return']:+.2f}%"
     assert await page.locator("#vs-spy-chart .scatterlayer .trace").count() == 2
     assert "SPY" in await page.inner_text("#vs-spy-chart")
 
