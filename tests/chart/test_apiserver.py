@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.chart.conftest import CHART, HELM, REPO, SPARK_OPERATOR_VERSION, TOOLS
+from trendfolio.runner import STAGES
 
 pytestmark = pytest.mark.chart
 KUBE_APISERVER = TOOLS / "bin" / "kube-apiserver"
@@ -166,7 +167,7 @@ def test_every_object_is_admitted(installed: Cluster) -> None:
         for path, count in [
             (f"/apis/apps/v1/namespaces/{NS}/deployments", 3),
             (f"/apis/apps/v1/namespaces/{NS}/statefulsets", 2),
-            (f"/apis/batch/v1/namespaces/{NS}/cronjobs", 5),
+            (f"/apis/batch/v1/namespaces/{NS}/cronjobs", len(STAGES)),
             (f"/apis/networking.k8s.io/v1/namespaces/{NS}/networkpolicies", 7),
             (f"/apis/networking.k8s.io/v1/namespaces/{NS}/ingresses", 1),
             (f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles", 2),
@@ -211,7 +212,7 @@ def test_the_spark_operator_crd_admits_our_sparkapplications(installed: Cluster)
             time.sleep(0.5)
         base = f"/apis/sparkoperator.k8s.io/v1beta2/namespaces/{NS}/sparkapplications"
         time.sleep(1)  # discovery of the new group
-        for stage in ("trending", "allocation"):
+        for stage in (s.name for s in STAGES if s.kind == "spark"):
             app = yaml.safe_load((REPO / "k8s" / "spark" / f"{stage}.yaml").read_text())
             r = api.post(base, params={"fieldValidation": "Strict"}, json=app)
             assert r.status_code == 201, r.text

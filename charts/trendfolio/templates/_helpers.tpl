@@ -185,11 +185,14 @@ env:
 {{- end -}}
 {{- end -}}
 
-{{/* The five stages (trendfolio.runner.STAGES; a test keeps the two lists equal): name → kind. */}}
+{{/* The stages (trendfolio.runner.STAGES; a test keeps the two lists equal): name → kind. */}}
 {{- define "trendfolio.stages" -}}
 benchmark: collect
 sector: collect
 trending: spark
 holdings: collect
 allocation: spark
+monthly: spark
+top-holdings: spark
+monthly-returns: spark
 {{- end -}}
