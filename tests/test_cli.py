@@ -142,3 +142,47 @@ def test_demo_serves_the_api_and_the_dashboard_until_interrupted(tmp_path: Path)
             raise AssertionError(f"port {port} still answers after the demo stopped") from exc
         except OSError:
             pass
+
+
+def test_sigterm_stops_the_embedded_database_a_server_started(tmp_path: Path) -> None:
+    """`trendfolio serve api` on the embedded default starts PostgreSQL itself; SIGTERM (a
+    pod stopping, `kill`) must stop that server too, not leave it running."""
+    import signal
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
+    env.update(TRENDFOLIO_HOME=str(tmp_path / "home"), TRENDFOLIO_LOG_LEVEL="WARNING")
+    log = tmp_path / "api.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*CLI, "serve", "api", "--port", str(port)], stdout=out,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    pidfile = tmp_path / "home" / "postgres" / "data" / "postmaster.pid"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).close()
+                break
+            except OSError:
+                assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+                assert time.monotonic() < deadline, "the API did not start in 120 s"
+                time.sleep(0.5)
+        assert pidfile.exists(), "the API runs on the embedded server it started"
+        pg_pid = int(pidfile.read_text().split()[0])
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            os.kill(pg_pid, 0)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pg_pid, signal.SIGKILL)
+            raise AssertionError("the embedded PostgreSQL outlived `serve api` after SIGTERM")
+        time.sleep(0.5)
+    assert not pidfile.exists()

@@ -8,6 +8,7 @@ import json
 import logging
 import socket
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -462,8 +463,19 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise UsageError(f"unknown command {cmd!r}")
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    # SIGTERM (a pod stopping, `kill`) unwinds like Ctrl-C, so the embedded PostgreSQL this
+    # command started is stopped on the way out. uvicorn re-raises the SIGTERM it captured
+    # once it has shut down; without this handler that ended the process on the spot.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         settings = _settings(args)
         _setup_logging(settings.log_level)
