@@ -54,10 +54,10 @@ for _src in (".", "lib", "services/consumer"):  # "." for tests.support
         sys.path.insert(0, str(REPO / _src))
 
 import asyncpg  # noqa: E402
+from tests.support.databases import create_database  # noqa: E402
 from tests.support.devservices import load_devservices  # noqa: E402
 
 from trendfolio.bus import KafkaBus, ensure_topics, skip_to_end  # noqa: E402
-from trendfolio.db.migrate import migrate  # noqa: E402
 from trendfolio.db.server import PgServer  # noqa: E402
 from trendfolio.ingest import BatchResult, RawRecord, write_batch  # noqa: E402
 from trendfolio.messages import (  # noqa: E402
@@ -106,23 +106,6 @@ def services(workdir: Path) -> Iterator[tuple[PgServer, str, ModuleType]]:
                 finally:
                     if pg.pid() is not None:
                         os.kill(pid, signal.SIGKILL)
-
-
-async def _new_database(pg: PgServer, migrated: bool = True) -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg.url("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = pg.url(name)
-    if migrated:
-        conn = await asyncpg.connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-    return url
 
 
 # --------------------------------------------------------------------------- the data
@@ -193,7 +176,7 @@ async def bench_kafka_path(
     pg: PgServer, bootstrap: str, messages: list[Message], batch_size: int, batch_ms: int
 ) -> KafkaPath:
     """Publish ``messages``, then time a new consumer group reading exactly those."""
-    url = await _new_database(pg)
+    url = await create_database(pg, "bench", migrated=True)
     await ensure_topics(bootstrap)
     group = f"bench-{uuid.uuid4().hex[:8]}"
     await skip_to_end(bootstrap, group)
@@ -256,7 +239,7 @@ _SINGLE_SQL = {t: _single_row_sql(t) for t in ("collected_01_daily_etf_ohlc",
 
 
 async def bench_one_row_per_commit(pg: PgServer, messages: Sequence[Message]) -> dict[str, Any]:
-    url = await _new_database(pg)
+    url = await create_database(pg, "bench", migrated=True)
     conn = await asyncpg.connect(url)
     try:
         started = time.perf_counter()
@@ -278,7 +261,7 @@ async def bench_raw_copy(
     pg: PgServer, messages: Sequence[Message], price_type: str = "numeric(18, 6)"
 ) -> dict[str, Any]:
     """COPY the bars into a table with no index, no key and no constraint."""
-    url = await _new_database(pg, migrated=False)
+    url = await create_database(pg, "bench")
     rows = [bar_row(m) for m in messages]
     conn = await asyncpg.connect(url)
     try:
@@ -297,7 +280,7 @@ async def bench_raw_copy(
 async def bench_writer_alone(pg: PgServer, messages: Sequence[Message], batch_size: int
                              ) -> dict[str, Any]:
     """The consumer's decode + write code on the same records, without Kafka or the loop."""
-    url = await _new_database(pg)
+    url = await create_database(pg, "bench", migrated=True)
     records = [RawRecord(topic_of(m), 0, i, key_of(m).encode(), encode(m))
                for i, m in enumerate(messages)]
     conn = await asyncpg.connect(url)

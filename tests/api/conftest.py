@@ -19,10 +19,10 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
-import asyncpg
 import httpx
 import pytest
 
+from tests.support.databases import create_database
 from trendfolio.db.server import PgServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,11 +68,7 @@ def cli(home: Path, env: dict[str, str], *args: str) -> str:
 async def loaded_db(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> LoadedDb:
     """A database filled by `trendfolio backfill`, plus the read-only role for the API."""
     source = f"csv:{MARKET_2026}" if (MARKET_2026 / "prices.csv").exists() else "sample"
-    name = f"api_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(pg_server.url("postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = pg_server.url(name)
+    url = await create_database(pg_server, "api")
     password = secrets.token_urlsafe(16)
     reader_url = url.replace(
         url.split("@")[0], f"postgresql://{READER}:{quote(password, safe='')}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import subprocess
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from tests.consumer.conftest import (
     eventually,
     wait_for_assignment,
 )
+from tests.support.databases import create_database
 from tests.support.malformed import MALFORMED
-from trendfolio.db.migrate import migrate
 from trendfolio.db.server import PgServer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.spark]
@@ -41,21 +40,11 @@ def _cli(home: Path, env: dict[str, str], *args: str) -> str:
     return proc.stdout
 
 
-async def _new_database(server: PgServer) -> str:
-    name = f"k_{secrets.token_hex(5)}"
-    admin = await asyncpg.connect(server.url("postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return server.url(name)
-
-
 async def test_the_run_through_kafka_equals_the_embedded_run_and_survives_poison(
     kafka: Broker, consumers: Consumers, pg_server: PgServer, market_2026: Path, tmp_path: Path
 ) -> None:
-    through_kafka, embedded = await _new_database(pg_server), await _new_database(pg_server)
-    conn = await asyncpg.connect(through_kafka)
-    await migrate(conn)
-    await conn.close()
+    through_kafka = await create_database(pg_server, "k", migrated=True)
+    embedded = await create_database(pg_server, "k")
     consumer = await consumers.start(through_kafka, batch_ms=200)
     await wait_for_assignment(consumer)
 

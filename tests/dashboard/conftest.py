@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.dashboard.stack import (
     load_market,
     market_source,
 )
+from tests.support.databases import create_database
 from trendfolio.db.server import PgServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,21 +48,11 @@ class Market:
             await conn.close()
 
 
-async def _create_database(server: PgServer) -> str:
-    name = f"dash_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server.url("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return server.url(name)
-
-
 @pytest.fixture(scope="session")
 async def market(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Market:
     """A database filled by `trendfolio backfill` from a month's last session (so the monthly
     stage writes a real rebalance) to LATEST (real data, else sample)."""
-    url = await _create_database(pg_server)
+    url = await create_database(pg_server, "dash")
     source = market_source()
     await asyncio.to_thread(load_market, url, tmp_path_factory.mktemp("dash-home"), source,
                             MONTH_END)

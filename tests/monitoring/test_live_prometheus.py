@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import subprocess
 import time
 import uuid
@@ -24,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from tests.consumer.conftest import Broker, Producer, commit_end_offsets
@@ -38,7 +36,7 @@ from tests.monitoring.conftest import (
     start,
     start_prometheus,
 )
-from trendfolio.db.migrate import migrate
+from tests.support.databases import create_database
 
 pytestmark = pytest.mark.kafka
 
@@ -75,22 +73,6 @@ def _metric_value(text: str, name: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-async def _fresh_database(pg_server: Any) -> str:
-    name = f"mon_{secrets.token_hex(5)}"
-    admin = await asyncpg.connect(pg_server.url("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url: str = pg_server.url(name)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    return url
-
-
 async def _poison(bootstrap: str) -> None:
     async with Producer(bootstrap) as producer:
         fut = await producer.send_raw("etf-daily-data", b'{"schema_version": 1, "oops', b"SPY")
@@ -117,7 +99,7 @@ def world(kafka: Broker, pg_server: Any, pushgateway: Server,
     if not TRENDFOLIO.exists():
         pytest.skip(f"{TRENDFOLIO} missing: run `make install`")
     work = tmp_path_factory.mktemp("monitoring")
-    db_url = asyncio.run(_fresh_database(pg_server))
+    db_url = asyncio.run(create_database(pg_server, "mon", migrated=True))
     group = f"monitoring-{uuid.uuid4().hex[:8]}"
     asyncio.run(commit_end_offsets(kafka.bootstrap, group))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
