@@ -301,25 +301,6 @@ def cap_weights(weighted: DataFrame, cap: float) -> DataFrame:
     )
 
 
-def allocation_outcomes(
-    trend: DataFrame,
-    holdings: DataFrame,
-    stocks: DataFrame,
-    fundamentals: DataFrame,
-    dates: Sequence[date],
-    periods: Sequence[int],
-    trend_period: int,
-    weighting: Weighting = "score",
-    max_weight: float | None = None,
-    fx: DataFrame | None = None,
-) -> DataFrame:
-    """Each trending ETF's outcome per as-of date and period, with the picks weighted."""
-    return allocation_frames(
-        trend, holdings, stocks, fundamentals, dates, periods, trend_period, weighting,
-        max_weight, fx,
-    ).outcomes
-
-
 @dataclass
 class AllocationFrames:
     """Stage 5's result (``outcomes``) and the top holdings whose market cap was left out
@@ -342,7 +323,8 @@ def allocation_frames(
     max_weight: float | None = None,
     fx: DataFrame | None = None,
 ) -> AllocationFrames:
-    """:func:`allocation_outcomes` plus the holdings left out for want of an FX rate."""
+    """Each trending ETF's outcome per as-of date and period, with the picks weighted, plus the
+    holdings left out for want of an FX rate."""
     spark = trend.sparkSession
     sessions = sessions_frame(spark, lookback_start(min(dates), max(periods)), max(dates))
     as_of = as_of_frame(spark, dates)

@@ -18,7 +18,7 @@ from trendfolio.pipeline import StageContext
 from trendfolio.universe import Universe
 from trendfolio_jobs.allocation import (
     OUTCOME_SCHEMA,
-    allocation_outcomes,
+    allocation_frames,
     holdings_snapshot,
     pick_per_etf,
     run_allocation,
@@ -139,7 +139,7 @@ def test_greedy_pick_per_period(spark: SparkSession) -> None:
             ("BAC", 250.0, None),
         ],
     )
-    got = allocation_outcomes(trend_rows, snap, bars, fundamentals, [D], [1, 2], 2).collect()
+    got = allocation_frames(trend_rows, snap, bars, fundamentals, [D], [1, 2], 2).outcomes.collect()
 
     # P=2: XLK takes AAPL (+20%); QQQ finds AAPL taken and takes MSFT (+10%); XLF's best is
     # BAC (-1%), dropped; XLE has no holdings. P=1 is independent: MSFT, AMZN, BAC.
@@ -178,7 +178,7 @@ def test_no_trending_etf_gives_no_outcome(spark: SparkSession) -> None:
     snap = holdings(spark, {"XLK": [("AAPL", 0.2)]}, d("2026-06-01"))
     bars = stocks(spark, {"AAPL": {"2026-07-06": 100.0, "2026-07-08": 120.0}})
     fundamentals = caps(spark, [("AAPL", 4000.0, None)])
-    got = allocation_outcomes(trend_rows, snap, bars, fundamentals, [D], [2], 2).collect()
+    got = allocation_frames(trend_rows, snap, bars, fundamentals, [D], [2], 2).outcomes.collect()
     assert got == []
 
 
@@ -200,7 +200,7 @@ def test_estimated_market_cap_and_a_snapshot_from_after_d(spark: SparkSession) -
         [("NVDA", d("2026-07-20"), None, 10.0), ("AAPL", d("2026-07-01"), 4000.0, None)],
         FUNDAMENTALS,
     )
-    got = allocation_outcomes(trend_rows, snap, bars, fundamentals, [D], [2], 2).collect()
+    got = allocation_frames(trend_rows, snap, bars, fundamentals, [D], [2], 2).outcomes.collect()
     assert [
         (
             r.etf_ticker,
