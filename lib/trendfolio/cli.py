@@ -431,9 +431,14 @@ def _serve_demo(settings: Settings, api_port: int, dashboard_port: int) -> None:
                 os.kill(child.pid, signal.SIGKILL)
 
 
+def _check_port(option: str, port: int) -> None:
+    if not 0 < port < 65536:
+        raise UsageError(f"{option} {port} is not a TCP port (1-65535)")
+
+
 def _cmd_serve(settings: Settings, what: str, host: str, port: int | None) -> int:
-    if port is not None and not 0 < port < 65536:
-        raise UsageError(f"--port {port} is not a TCP port (1-65535)")
+    if port is not None:
+        _check_port("--port", port)
     # Imported here: the API and dashboard extras are needed only by the command that uses them.
     if what == "api":
         from trendfolio_api.app import serve as serve_api
@@ -491,10 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":  # uvicorn and Dash run their own loops
             return _cmd_serve(settings, args.what, args.host, args.port)
         if args.command == "demo":
-            for name, port in (("--api-port", args.api_port),
-                               ("--dashboard-port", args.dashboard_port)):
-                if not 0 < port < 65536:
-                    raise UsageError(f"{name} {port} is not a TCP port (1-65535)")
+            _check_port("--api-port", args.api_port)
+            _check_port("--dashboard-port", args.dashboard_port)
             used = asyncio.run(_cmd_demo(settings, _as_of(args.date)))
             if not args.no_serve:  # in the main thread, so Ctrl-C stops the servers it started
                 _serve_demo(used, args.api_port, args.dashboard_port)
