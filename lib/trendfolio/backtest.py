@@ -135,6 +135,8 @@ def hit_rate(
     (a trade on the last session) are not counted.
     """
     bounds = sorted(set(trade_idx))
+    if not bounds:
+        return None
     last = len(pre_trade_equity) - 1
     ends = [*bounds[1:], last]
     beat = counted = 0
