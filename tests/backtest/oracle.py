@@ -178,9 +178,7 @@ def metrics(curve: Curve, benchmark: Curve | None) -> dict[str, Any]:
         "total_return": final - 1.0,
         "cagr": final ** (TRADING_DAYS / days) - 1.0 if final > 0 else None,
         "volatility": stdev * math.sqrt(TRADING_DAYS) if stdev is not None else None,
-        "sharpe": (
-            _mean(rets) / stdev * math.sqrt(TRADING_DAYS) if stdev else None
-        ),
+        "sharpe": (_mean(rets) / stdev * math.sqrt(TRADING_DAYS) if stdev else None),
         "max_drawdown": worst,
         "turnover_per_year": sum(t for _, t in curve.trades) * TRADING_DAYS / days,
         "trades": len(curve.trades),

@@ -121,8 +121,11 @@ def test_metrics_by_hand() -> None:
     # daily returns +10 %, −10 %, +10 %: mean 1/30; deviations 1/15, −2/15, 1/15;
     # sum of squares 6/225, sample variance 3/225 = 1/75, stdev 0.115470054;
     # volatility 0.115470054 × √252 = 1.833030278; Sharpe (1/30)/0.115470054 × √252 = 4.582575695
-    curve = Curve(equity=[1.0, 1.1, 0.99, 1.089], pre_trade=[1.0, 1.1, 0.99, 1.089],
-                  trades=[(0, 0.6), (2, 0.9)])
+    curve = Curve(
+        equity=[1.0, 1.1, 0.99, 1.089],
+        pre_trade=[1.0, 1.1, 0.99, 1.089],
+        trades=[(0, 0.6), (2, 0.9)],
+    )
     m = metrics(curve, None)
     assert m["total_return"] == pytest.approx(0.089, abs=1e-12)
     assert m["cagr"] == pytest.approx(1.089 ** (252 / 3) - 1, rel=1e-12)
@@ -162,8 +165,13 @@ def test_schedules() -> None:
     assert period_signals(11, 5) == [0, 5]  # S[10] is the last session: nothing follows
     assert period_signals(2, 20) == [0]
     # the month's last session in S, when another session follows
-    s = [date(2026, 4, 29), date(2026, 4, 30), date(2026, 5, 1), date(2026, 5, 29),
-         date(2026, 6, 1)]
+    s = [
+        date(2026, 4, 29),
+        date(2026, 4, 30),
+        date(2026, 5, 1),
+        date(2026, 5, 29),
+        date(2026, 6, 1),
+    ]
     assert monthly_signals(s) == [1, 3]
     assert monthly_signals(s[:4]) == [1]  # 2026-05-29 is last in S: nothing follows
 
@@ -191,7 +199,8 @@ def test_run_lag_1() -> None:
     # 5d: signals 0 and 5, trades at 1 (A 1, equity 0.999) and 6 (cash, turnover 1);
     #   05-04 +10 %: 1.0989; 05-05: 1.0989 × 0.999 = 1.0978011, then flat.
     assert [e["5d"] for e in eq] == pytest.approx(
-        [1, 0.999, 0.999, 0.999, 0.999, 1.0989, 1.0978011, 1.0978011], abs=1e-12)
+        [1, 0.999, 0.999, 0.999, 0.999, 1.0989, 1.0978011, 1.0978011], abs=1e-12
+    )
     assert st["5d"]["trades"] == 2
     assert st["5d"]["turnover_per_year"] == pytest.approx(2 * 252 / 7)
     assert st["5d"]["max_drawdown"] == pytest.approx(-0.001, abs=1e-12)
@@ -239,8 +248,12 @@ async def test_load_inputs_reads_the_tables(db_url: str) -> None:
         await conn.executemany(
             "INSERT INTO collected_06_daily_stock_history (ticker, trade_date, close_price,"
             " adj_close) VALUES ($1, $2, $3, $4)",
-            [("AAA", BEFORE, 40.0, None), ("AAA", D[2], 44.0, None), ("AAA", D[4], 48.4, 1.0),
-             ("BBB", D[0], 10.0, None)],
+            [
+                ("AAA", BEFORE, 40.0, None),
+                ("AAA", D[2], 44.0, None),
+                ("AAA", D[4], 48.4, 1.0),
+                ("BBB", D[0], 10.0, None),
+            ],
         )
         await conn.executemany(
             "INSERT INTO collected_01_daily_etf_ohlc (ticker, trade_date, close_price, adj_close)"
@@ -255,14 +268,17 @@ async def test_load_inputs_reads_the_tables(db_url: str) -> None:
         await conn.execute(
             "INSERT INTO analytics_08_monthly_portfolio (ticker, final_rank, final_weight, score,"
             " rebalance_date, valid_until) VALUES ('AAA', 1, 1.0, 1.0, $1, $2)",
-            D[1], D[4],
+            D[1],
+            D[4],
         )
     finally:
         await conn.close()
     inputs = load_inputs(db_url, D[0], D[4])
     assert inputs.sessions == D
-    assert inputs.period_portfolios == {(D[0], 5): {"AAA": 1.0},
-                                        (D[0], 10): {"BBB": 0.25, "AAA": 0.75}}
+    assert inputs.period_portfolios == {
+        (D[0], 5): {"AAA": 1.0},
+        (D[0], 10): {"BBB": 0.25, "AAA": 0.75},
+    }
     assert inputs.monthly_portfolios == {D[1]: {"AAA": 1.0}}
     assert set(inputs.prices) == {"AAA", "BBB"}
     out = run(inputs, cost_bps=0.0, lag=1)
