@@ -87,8 +87,8 @@ def _close(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
     if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
-    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= TOLERANCE
+        return bool(a == b)
+    return bool(math.isfinite(a) and math.isfinite(b) and abs(a - b) <= TOLERANCE)
 
 
 def compare_with_oracle(
