@@ -209,6 +209,10 @@ CAVEAT_SHORT = (
     "Only {sessions} sessions: annualised figures (CAGR, volatility, Sharpe, turnover per "
     "year) extrapolate a short window and are noisy."
 )
+CAVEAT_MISSING_PRICES = (
+    "No prices could be collected up to the end for {tickers}: their days without a bar count "
+    "as 0 return."
+)
 CAVEAT_COSTS = (
     "Costs are {cost_bps:g} bps of turnover per trade; no slippage beyond that, no taxes, no "
     "dividends other than what adjusted closes carry; trades fill at the close {lag} "

@@ -14,6 +14,7 @@ import asyncpg
 from trendfolio.backtest import (
     BENCHMARK,
     CAVEAT_COSTS,
+    CAVEAT_MISSING_PRICES,
     CAVEAT_NOT_POINT_IN_TIME,
     CAVEAT_SAMPLE,
     CAVEAT_SHORT,
@@ -153,11 +154,7 @@ def caveats(
     if len(sessions) - 1 < TRADING_DAYS:
         out.append(CAVEAT_SHORT.format(sessions=len(sessions)))
     if missing_prices:
-        out.append(
-            "No prices could be collected up to the end for "
-            + ", ".join(sorted(missing_prices))
-            + ": their days without a bar count as 0 return."
-        )
+        out.append(CAVEAT_MISSING_PRICES.format(tickers=", ".join(sorted(missing_prices))))
     out.append(CAVEAT_COSTS.format(cost_bps=cost_bps, lag=lag))
     return out
 

@@ -390,7 +390,7 @@ async def _cmd_backtest(settings: Settings, args: argparse.Namespace) -> int:
                 sessions=result.sessions, metrics=metrics,
                 equity={n: c.equity for n, c in result.curves.items()},
                 turnover={n: dict(zip(c.trade_idx, c.turnovers, strict=True))
-                          for n, c in result.curves.items() if n != backtest.BENCHMARK},
+                          for n, c in result.curves.items()},
                 point_in_time=pit, picks=result.picks,
                 caveats=backtest_store.caveats(pit, sessions, args.cost_bps, args.lag,
                                                bool(is_sample), failed),

@@ -44,7 +44,7 @@ from trendfolio.backtest import (
     period_schedule,
     strategy_name,
 )
-from trendfolio.calendar import session_offset, sessions_between
+from trendfolio.calendar import sessions_between
 from trendfolio.pipeline import StageContext
 from trendfolio_jobs.io import read_table, rows_of
 from trendfolio_jobs.prices import basis_ratio
@@ -53,7 +53,7 @@ from trendfolio_jobs.session import get_spark
 log = logging.getLogger(__name__)
 
 HORIZONS = (5, 10, 20)  # the pick leg's forward returns, in sessions
-LOOKBACK_SESSIONS = 30  # bars this far before S[0] give every holding a "last bar"
+CALENDAR_START = date(2000, 1, 3)  # the first session of the NYSE calendar we use
 
 _SCHEDULE = StructType(
     [
@@ -310,11 +310,11 @@ def run_backtest(
     benchmark = ctx.universe.reference
 
     sess = spark.createDataFrame([(s, j) for j, s in enumerate(sessions)], _SESSIONS)
-    first_bar = session_offset(sessions[0], -LOOKBACK_SESSIONS)
-    # a bar on a session before S[0] gets a negative index: it still serves as the "last bar"
+    # every session up to the end, numbered so that S[0] is 0: a bar long before S[0] still
+    # serves as a holding's "last bar"; bars dated on days the exchange was closed drop out
+    before = sessions_between(CALENDAR_START, sessions[0])[:-1]
     all_sess = spark.createDataFrame(
-        [(s, j - LOOKBACK_SESSIONS) for j, s in enumerate(sessions_between(first_bar, end))],
-        _SESSIONS,
+        [(s, j - len(before)) for j, s in enumerate([*before, *sessions])], _SESSIONS
     )
 
     alloc = read_table(spark, url, "analytics_05_portfolio_allocation").where(
@@ -343,13 +343,12 @@ def run_backtest(
     stocks = sorted({r[0] for r in targets.select("ticker").distinct().collect()}
                     | {r[0] for r in alloc.select("ticker").distinct().collect()})
     etfs = sorted(
-        ({benchmark} | {r[0] for r in alloc.select("etf_ticker").distinct().collect()})
-        - set(stocks)
+        {benchmark} | {r[0] for r in alloc.select("etf_ticker").distinct().collect()}
     )
 
     def bars_of(table: str, tickers: list[str]) -> DataFrame:
         return read_table(spark, url, table).where(
-            F.col("ticker").isin(tickers) & F.col("trade_date").between(first_bar, end)
+            F.col("ticker").isin(tickers) & (F.col("trade_date") <= end)
         ).select(
             "ticker",
             "trade_date",
@@ -357,9 +356,13 @@ def run_backtest(
             F.col("adj_close").cast("double").alias("adj_close"),
         )
 
-    bars = bars_of("collected_01_daily_etf_ohlc", etfs)
-    if stocks:
-        bars = bars.unionByName(bars_of("collected_06_daily_stock_history", stocks))
+    # stocks from the stock history; a ticker with no stock bars (SPY, the source ETFs, an ETF
+    # a portfolio holds) from the ETF bars
+    stock_bars = bars_of("collected_06_daily_stock_history", stocks).localCheckpoint()
+    etf_bars = bars_of("collected_01_daily_etf_ohlc", sorted(set(etfs) | set(stocks)))
+    bars = stock_bars.unionByName(
+        etf_bars.join(stock_bars.select("ticker").distinct(), "ticker", "left_anti")
+    )
     index = log_index(bars, all_sess).localCheckpoint()
 
     values_df, turnover_df, bench_df = period_frames(

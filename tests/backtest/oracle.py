@@ -236,8 +236,12 @@ def run(inputs: Inputs, cost_bps: float = 10.0, lag: int = 1) -> dict[str, Any]:
 
 
 def _bars(rows: Sequence[tuple[Any, ...]]) -> dict[str, Bars]:
+    from trendfolio.calendar import is_session
+
     by_ticker: dict[str, dict[date, Bar]] = {}
     for ticker, day, close, adj in rows:
+        if not is_session(day):
+            continue  # a bar dated on a day the exchange was closed is not a session's bar
         by_ticker.setdefault(ticker, {})[day] = Bar(
             float(close), float(adj) if adj is not None else None
         )
@@ -249,7 +253,8 @@ def load_inputs(url: str, start: date, end: date) -> Inputs:
 
     Held tickers' bars come from the stock history (collected_06); a held ticker that has no
     stock bars at all is looked up among the ETF bars (collected_01). SPY comes from the ETF
-    bars. Every bar up to ``end`` is read, so a gap's "last bar before" may predate ``start``.
+    bars. Every bar up to ``end`` is read, so a gap's "last bar before" may predate ``start``;
+    bars dated on days the exchange was closed are ignored.
     """
     import psycopg
 

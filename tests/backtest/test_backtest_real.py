@@ -135,18 +135,31 @@ def _rig(seed: int) -> dict[str, list[tuple[Any, ...]]]:
                 continue  # a missing day
             adj = None if (k == 3 or rnd.random() < 0.1) else round(price * factor, 6)
             stock_rows.append((t, d, round(price, 6), adj))
+            if t == "RIG1" and d == date(2026, 6, 5):
+                # a bar dated on a Saturday, far off: not a session's bar, both ignore it
+                stock_rows.append((t, date(2026, 6, 6), round(price * 1.3, 6), None))
+    # RIG8: its last bar before the range is in March (long before S[0]), the next in June
+    for d in [*sessions_between(date(2026, 2, 2), date(2026, 3, 31)),
+              *sessions_between(date(2026, 6, 1), RIG_END)]:
+        stock_rows.append(("RIG8", d, 40.0 if d.month < 4 else 52.0 + d.day / 10, None))
     spy_rows: list[tuple[Any, ...]] = []
-    spy = 500.0
+    spy = xle = 500.0
     for d in days:
         spy *= 1 + rnd.gauss(0.0005, 0.01)
         spy_rows.append(("SPY", d, round(spy, 6), None if rnd.random() < 0.1 else round(spy, 6)))
+        xle *= 1 + rnd.gauss(0.0, 0.02)  # XLE: an ETF a portfolio holds, priced from ETF bars
+        spy_rows.append(("XLE", d, round(xle, 6), None))
     alloc: list[tuple[Any, ...]] = []
     monthly: list[tuple[Any, ...]] = []
     for d in inside:
         for period in (5, 10, 20):
-            if rnd.random() < 0.15:
+            forced = {20: ["RIG8", "RIG0"], 10: ["XLE", "RIG1"]}.get(period)
+            if d == RIG_START and forced:
+                picks = forced  # held across RIG8's gap, and an ETF held
+            elif rnd.random() < 0.15:
                 continue  # no portfolio this date: an empty one if it is a signal
-            picks = rnd.sample(stocks, rnd.randint(1, 4))
+            else:
+                picks = rnd.sample(stocks, rnd.randint(1, 4))
             raw = [rnd.random() + 0.1 for _ in picks]
             invested = 1.0 if rnd.random() < 0.7 else 0.6  # sometimes 40 % cash
             for rank, (t, w) in enumerate(zip(picks, raw, strict=True), 1):
@@ -206,3 +219,5 @@ async def test_rigged_market_matches_the_oracle(fresh_database: MakeDb) -> None:
         for key in signals
     ), "no part-cash portfolio"
     assert len(monthly_signals(s)) == 2
+    assert {"RIG8", "XLE"} <= set(inputs.prices), "RIG8 and XLE are priced"
+    assert min(inputs.prices["RIG8"].dates) < date(2026, 4, 1)
