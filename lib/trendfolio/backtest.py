@@ -135,6 +135,8 @@ def hit_rate(
     (a trade on the last session) are not counted.
     """
     bounds = sorted(set(trade_idx))
+    if not bounds:
+        return None
     last = len(pre_trade_equity) - 1
     ends = [*bounds[1:], last]
     beat = counted = 0
@@ -190,8 +192,9 @@ def metrics(
 
 
 CAVEAT_NOT_POINT_IN_TIME = (
-    "NOT POINT-IN-TIME: on {bad} of {total} signal dates the holdings or market caps behind "
-    "the picks were dated, or stored, after the date. Sources such as yfinance only give "
+    "NOT POINT-IN-TIME: of {total} signal dates, {dated} used holdings or market caps dated "
+    "after the date and {stored} used data stored after the date (collected later, not "
+    "recorded by a live run). Sources such as yfinance only give "
     "today's holdings and caps, so a backtest over the past picks from what was known later "
     "(look-ahead and survivorship bias): treat these results as optimistic. The daily "
     "pipeline stores every snapshot and cap with its date from go-live on, so backtests over "

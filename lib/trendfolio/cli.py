@@ -114,6 +114,23 @@ def _parser() -> argparse.ArgumentParser:
     dbsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     dbsub.add_parser("migrate", help="apply pending migrations and create the read-only role")
 
+    bt = sub.add_parser(
+        "backtest",
+        help="walk-forward backtest of the 5/10/20-day and monthly portfolios against SPY",
+        description="Backfills the analytics the range lacks, collects the held stocks' prices "
+        "up to --end, then computes every strategy over all sessions in one Spark job and stores "
+        "the run (the API's /backtest and the dashboard's 백테스트 tab show the newest).",
+    )
+    bt.add_argument("--start", type=_date, required=True, help="first session (equity 1 there)")
+    bt.add_argument("--end", type=_date, required=True, help="last session")
+    bt.add_argument("--cost-bps", type=float, default=10.0,
+                    help="cost per unit of turnover, in basis points (10)")
+    bt.add_argument("--lag", type=int, default=1,
+                    help="sessions between a signal and its trade at the close (1)")
+    bt.add_argument("--format", choices=["table", "json"], default="table")
+    bt.add_argument("--no-collect", action="store_true",
+                    help="use only what the database holds: no backfill, no source calls")
+
     show = sub.add_parser("show", help="print analytics rows")
     show.add_argument("what", choices=sorted(SHOW_QUERIES))
     show.add_argument("--date", type=_date, help="as-of date (default: the latest in the data)")
@@ -292,6 +309,143 @@ async def _cmd_migrate(settings: Settings) -> int:
     return 0
 
 
+async def _cmd_backtest(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    import asyncpg
+
+    from trendfolio import backtest, backtest_store
+    from trendfolio.runner import STAGES
+    from trendfolio_collector.progress import track
+
+    started = time.monotonic()
+    if args.end <= args.start:
+        raise UsageError(f"--end {args.end} must be after --start {args.start}")
+    sessions = calendar.sessions_between(args.start, args.end)
+    backtest.check_parameters(sessions, args.cost_bps, args.lag)
+    start, end = sessions[0], sessions[-1]
+    runner = await _runner(settings)
+    try:
+        url = runner.ctx.database_url
+        conn = await asyncpg.connect(url)
+        try:
+            done = {
+                r["as_of_date"]
+                for r in await conn.fetch(
+                    "SELECT DISTINCT as_of_date FROM analytics_03_trending_etfs "
+                    "WHERE as_of_date BETWEEN $1 AND $2", start, end)
+            }
+            is_sample = await conn.fetchval(
+                "SELECT value = 'true' FROM pipeline_settings WHERE key = 'is_sample'")
+        finally:
+            await conn.close()
+        missing = [s for s in sessions if s not in done]
+        failed: list[str] = []
+        if args.no_collect:
+            if missing:
+                print(f"trendfolio: backtest: {len(missing)} of {len(sessions)} sessions have no "
+                      "analytics (--no-collect: left as cash days)", file=sys.stderr)
+        else:
+            if missing:
+                print(f"trendfolio: backtest: backfilling {len(missing)} of {len(sessions)} "
+                      f"sessions first ({settings.source}, universe {settings.universe})",
+                      file=sys.stderr)
+                analytics = [s for s in STAGES if s.number <= 6]
+                await runner.backfill(missing, analytics, report=_print_result, track=track)
+            failed = await runner.complete_stock_history(start, end, "backtest")
+        from trendfolio_jobs.backtest import run_backtest
+
+        result = await asyncio.to_thread(
+            run_backtest, runner.ctx, start, end, args.cost_bps, args.lag
+        )
+        spy = result.curves[backtest.BENCHMARK].equity
+        metrics = {
+            name: backtest.metrics(
+                c.equity, c.turnovers, c.trade_idx,
+                None if name == backtest.BENCHMARK else spy,
+                0.0 if name == backtest.BENCHMARK else args.cost_bps,
+            )
+            for name, c in result.curves.items()
+        }
+        conn = await asyncpg.connect(url)
+        try:
+            pit = await backtest_store.point_in_time_report(conn, start, end)
+            run = backtest_store.RunRecord(
+                start=start, end=end, universe=runner.ctx.universe.name, source=settings.source,
+                is_sample=bool(is_sample), cost_bps=args.cost_bps, lag=args.lag,
+                sessions=result.sessions, metrics=metrics,
+                equity={n: c.equity for n, c in result.curves.items()},
+                turnover={n: dict(zip(c.trade_idx, c.turnovers, strict=True))
+                          for n, c in result.curves.items() if n != backtest.BENCHMARK},
+                point_in_time=pit, picks=result.picks,
+                caveats=backtest_store.caveats(pit, sessions, args.cost_bps, args.lag,
+                                               bool(is_sample), failed),
+                elapsed_seconds=time.monotonic() - started,
+            )
+            run_id = await backtest_store.save_run(conn, run)
+        finally:
+            await conn.close()
+    finally:
+        await runner.close()
+    out = backtest_store.report(run, run_id)
+    if args.format == "json":
+        print(json.dumps(out, indent=1))
+    else:
+        _print_backtest(out)
+    if not run.clean:  # loudly, whatever the format
+        print(f"trendfolio: WARNING: {run.caveats[0]}", file=sys.stderr)
+    print(f"trendfolio: backtest run {run_id} stored ({len(sessions)} sessions, "
+          f"{time.monotonic() - started:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _print_backtest(out: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from trendfolio.backtest import METRIC_KEYS
+
+    r = out["run"]
+    table = Table(title=f"backtest {r['start']}..{r['end']} ({r['sessions']} sessions, "
+                        f"{r['universe']}, {r['source']}, {r['cost_bps']:g} bps, lag {r['lag']})")
+    table.add_column("strategy")
+    for head in ("total", "CAGR", "vol", "Sharpe", "max DD", "turn/yr", "trades", "hit"):
+        table.add_column(head, justify="right")
+    for name, m in out["strategies"].items():
+        cells = []
+        for k in METRIC_KEYS:
+            v = m[k]
+            if v is None:
+                cells.append("–")
+            elif k in ("trades",):
+                cells.append(str(v))
+            elif k in ("sharpe", "turnover_per_year"):
+                cells.append(f"{v:.2f}")
+            else:
+                cells.append(f"{v * 100:.1f}%")
+        table.add_row(name, *cells)
+    console = Console()
+    console.print(table)
+    picks = Table(title="pick leg: forward returns of each pick against its source ETF")
+    for c in ("period", "horizon", "picks", "pick", "ETF", "excess", "median", "beat ETF"):
+        picks.add_column(c, justify="right")
+    for p in out["picks"]:
+        picks.add_row(
+            f"{p['period_days']}d", f"{p['horizon']}", str(p["picks"]),
+            *(f"{p[k] * 100:.2f}%" for k in ("mean_pick_return", "mean_etf_return",
+                                              "mean_excess", "median_excess", "beat_etf_share")),
+        )
+    console.print(picks)
+    pit = out["point_in_time"]
+    console.print(f"point in time: {pit['clean']} of {pit['dates']} signal dates clean "
+                  f"(holdings dated ok {pit['holdings_dated_ok']}, caps dated ok "
+                  f"{pit['caps_dated_ok']}, recorded in time {pit['recorded_in_time']})")
+    style = "bold red" if not r["point_in_time"] else "yellow"
+    console.print(Panel("\n".join(f"• {c}" for c in out["caveats"]), title="caveats",
+                        style=style))
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, Decimal):
         return float(v)
@@ -463,6 +617,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _cmd_consume(settings, args.metrics_port, args.metrics_addr)
     if cmd == "db":
         return await _cmd_migrate(settings)
+    if cmd == "backtest":
+        return await _cmd_backtest(settings, args)
     if cmd == "show":
         return await _cmd_show(settings, args.what, args.date, args.period, args.format)
     raise UsageError(f"unknown command {cmd!r}")

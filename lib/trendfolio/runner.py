@@ -304,6 +304,36 @@ class Runner:
                     await maybe
         return results
 
+    async def complete_stock_history(self, start: date, end: date, label: str) -> list[str]:
+        """Collect up to ``end`` the daily history of every stock a portfolio of [start, end]
+        held (a backtest follows them past the day they were picked); return the tickers the
+        source failed on."""
+        from trendfolio_collector.stages import collect_stock_history
+
+        conn = await asyncpg.connect(self.ctx.database_url)
+        try:
+            rows = await conn.fetch(
+                """SELECT ticker FROM analytics_05_portfolio_allocation
+                    WHERE as_of_date BETWEEN $1 AND $2
+                   UNION
+                   SELECT ticker FROM analytics_08_monthly_portfolio
+                    WHERE rebalance_date BETWEEN $1 AND $2
+                   ORDER BY 1""",
+                start,
+                end,
+            )
+        finally:
+            await conn.close()
+        tickers = [r["ticker"] for r in rows]
+        if not tickers:
+            return []
+        result = await collect_stock_history(
+            self.ctx, tickers, end, self.source, await self.bus(), label
+        )
+        await self._after_publish()
+        failed: list[str] = result.details["failed"]
+        return failed
+
     async def run(
         self,
         as_of: date,

@@ -292,3 +292,34 @@ async def collect_holdings(
             f"{label} for {as_of}: every holding failed: " + "; ".join(failed.values())
         )
     return StageResult(rows=published + len(snapshots), details=details)
+
+
+async def collect_stock_history(
+    ctx: StageContext, tickers: list[str], as_of: date, source: Source, bus: Bus, label: str
+) -> StageResult:
+    """Daily history and dated market caps of ``tickers`` up to ``as_of`` (only what the
+    database lacks): what a backtest needs for every stock it held. A ticker the source fails
+    on is reported in ``details["failed"]``, not raised: its days without a bar return 0."""
+    conn = await asyncpg.connect(ctx.database_url)
+    try:
+        windows = await _fetch_windows(conn, "collected_06_daily_stock_history", tickers, as_of)
+    finally:
+        await conn.close()
+    todo = [t for t in tickers if windows[t] is not None]
+    failed: dict[str, str] = {}
+    published = 0
+    for ticker in track(todo, f"{label}: stock prices"):
+        try:
+            msgs = await asyncio.to_thread(_stock_messages, source, ticker, windows[ticker], as_of)
+        except SourceError as exc:
+            failed[ticker] = str(exc)
+            log.warning("%s: %s", label, exc)
+            continue
+        await bus.publish_all(msgs)
+        published += len(msgs)
+    await bus.flush()
+    return StageResult(
+        rows=published,
+        details={"tickers": len(tickers), "fetched": len(todo) - len(failed),
+                 "failed": sorted(failed)},
+    )
