@@ -308,6 +308,9 @@ class PointInTimeDate(BaseModel):
 class PointInTimeReport(BaseModel):
     dates: int = Field(description="signal dates checked")
     clean: int = Field(description="signal dates whose inputs were all known on the date")
+    holdings_dated_ok: int
+    caps_dated_ok: int
+    recorded_in_time: int
     by_date: list[PointInTimeDate]
 
 

@@ -94,7 +94,10 @@ async def backtest(pool: PoolDep, run_id: RunId = None) -> Backtest:
             if r["turnover"] is not None
         ],
         point_in_time=PointInTimeReport(
-            dates=len(by_date), clean=sum(d.clean for d in by_date), by_date=by_date
+            dates=len(by_date), clean=sum(d.clean for d in by_date),
+            holdings_dated_ok=sum(d.holdings_dated_ok for d in by_date),
+            caps_dated_ok=sum(d.caps_dated_ok for d in by_date),
+            recorded_in_time=sum(d.recorded_in_time for d in by_date), by_date=by_date,
         ),
         picks=[PickLegReturns(**{k: r[k] for k in _PICK_FIELDS}) for r in picks],
     )
