@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,8 @@ class LoadedDb:
     reader_url: str  # the read-only role the API connects with
     source: str
     sessions: tuple[date, ...]
-    backtest: dict[str, Any]  # what `trendfolio backtest --format json` printed
+    # what `trendfolio backtest --format json` printed (empty: no run)
+    backtest: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,7 @@ def empty_api(
     """`trendfolio serve api` on a migrated database nothing was written to."""
     url = asyncio.run(create_database(pg_server, "api_empty", migrated=True))
     home: Path = tmp_path_factory.mktemp("api-empty")
-    yield from start_server(LoadedDb(url, url, "sample", (), {}), home, readonly=False)
+    yield from start_server(LoadedDb(url, url, "sample", ()), home, readonly=False)
 
 
 def test_without_any_run_the_api_says_how_to_make_one(empty_api: ApiServer) -> None:
