@@ -37,6 +37,15 @@ def _cli(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedPr
         (["show", "portfolio", "--period", "7"], "invalid choice"),
         (["backfill", "--start", "2026-08-20"], "required: --end"),
         (["frobnicate"], "invalid choice"),
+        (["backtest", "--start", "2026-08-20", "--end", "2026-08-19"], "must be after --start"),
+        (["backtest", "--start", "2026-08-03", "--end", "2026-08-20", "--lag", "0"],
+         "--lag must be at least 1 session"),
+        (["backtest", "--start", "2026-08-03", "--end", "2026-08-20", "--cost-bps", "-5"],
+         "--cost-bps must be a number"),
+        # the global options also work after the command
+        (["backtest", "--source", "ftp://x", "--start", "2026-08-03", "--end", "2026-08-20"],
+         "unknown source 'ftp://x'"),
+        (["run", "--date", "2026-08-20", "--universe", "nope"], "unknown universe 'nope'"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:

@@ -68,30 +68,41 @@ def _date(text: str) -> date:
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="trendfolio", description="ETF-momentum stock portfolios, every NYSE session.")
-    p.add_argument("--source", help="yfinance, csv:DIR or sample (env TRENDFOLIO_SOURCE)")
-    p.add_argument("--universe", help="seed, spdr or a CSV file (env TRENDFOLIO_UNIVERSE)")
-    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    # the global options work before the command and after it (`trendfolio backtest --source
+    # csv:DIR ...`); after it they override, and when absent there they leave the global value
+    common = _Parser(add_help=False)
+    for parser, default in ((p, None), (common, argparse.SUPPRESS)):
+        parser.add_argument("--source", default=default,
+                            help="yfinance, csv:DIR or sample (env TRENDFOLIO_SOURCE)")
+        parser.add_argument("--universe", default=default,
+                            help="seed, spdr or a CSV file (env TRENDFOLIO_UNIVERSE)")
+        parser.add_argument("--log-level", default=default,
+                            choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="migrate, run the latest session, show the portfolios")
+    def command(*a: Any, **kw: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(*a, parents=[common], **kw)
+        return parser
+
+    demo = command("demo", help="migrate, run the latest session, show the portfolios")
     demo.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
     demo.add_argument("--api-port", type=int, default=8000, help="API port (8000)")
     demo.add_argument("--dashboard-port", type=int, default=8050, help="dashboard port (8050)")
     demo.add_argument("--no-serve", action="store_true",
                       help="exit after printing the portfolios instead of serving them")
 
-    run = sub.add_parser("run", help="run the pipeline for one session")
+    run = command("run", help="run the pipeline for one session")
     run.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
     run.add_argument("--stages", help="comma-separated stage names (default: all)")
 
-    bf = sub.add_parser("backfill", help="run the pipeline for every session of a range")
+    bf = command("backfill", help="run the pipeline for every session of a range")
     bf.add_argument("--start", type=_date, required=True)
     bf.add_argument("--end", type=_date, required=True)
     bf.add_argument("--stages", help="comma-separated stage names (default: all)")
 
     from trendfolio.runner import OCCASIONAL_STAGES, STAGES
 
-    st = sub.add_parser(
+    st = command(
         "stage", help="run one stage for one session (what a pod runs)",
         epilog="stages: " + "; ".join(
             f"{s.number} {s.name}: {s.description}" for s in (*STAGES, *OCCASIONAL_STAGES)
@@ -100,21 +111,21 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("name", help="a stage name or number (see below)")
     st.add_argument("--date", type=_date, help="as-of session (default: latest completed)")
 
-    co = sub.add_parser("consume", help="consume the Kafka topics into PostgreSQL")
+    co = command("consume", help="consume the Kafka topics into PostgreSQL")
     co.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port")
     co.add_argument("--metrics-addr", default="127.0.0.1",
                     help="address /metrics listens on (0.0.0.0 in a container; default 127.0.0.1)")
 
-    serve = sub.add_parser("serve", help="serve the API or the dashboard over HTTP")
+    serve = command("serve", help="serve the API or the dashboard over HTTP")
     serve.add_argument("what", choices=["api", "dashboard"])
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (api 8000, dashboard 8050)")
 
-    db = sub.add_parser("db", help="database administration")
+    db = command("db", help="database administration")
     dbsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     dbsub.add_parser("migrate", help="apply pending migrations and create the read-only role")
 
-    bt = sub.add_parser(
+    bt = command(
         "backtest",
         help="walk-forward backtest of the 5/10/20-day and monthly portfolios against SPY",
         description="Backfills the analytics the range lacks, collects the held stocks' prices "
@@ -131,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--no-collect", action="store_true",
                     help="use only what the database holds: no backfill, no source calls")
 
-    show = sub.add_parser("show", help="print analytics rows")
+    show = command("show", help="print analytics rows")
     show.add_argument("what", choices=sorted(SHOW_QUERIES))
     show.add_argument("--date", type=_date, help="as-of date (default: the latest in the data)")
     show.add_argument("--period", type=int, choices=[5, 10, 20])
@@ -149,9 +160,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _setup_logging(level: str) -> None:
+    from rich.console import Console
     from rich.logging import RichHandler
 
-    handler = RichHandler(console=None, show_path=False, rich_tracebacks=False, markup=False)
+    # logs go to stderr: stdout carries only what the command prints (`--format json`)
+    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False,
+                          markup=False)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("aiokafka", "py4j", "yfinance", "urllib3", "asyncio", "peewee"):
