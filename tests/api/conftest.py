@@ -4,19 +4,22 @@ The data comes from running `trendfolio backfill` (the real CLI: collectors, bus
 month-end session 2026-07-31 (so the monthly stage writes a real rebalance) to 2026-08-20: the real
 2026 market beside the repository when present, else the `sample` source. Every analytics table,
 08/09/10 included, holds what the pipeline wrote; the tests compare the API with those rows.
+Then `trendfolio backtest` over the same range stores one real backtest run for `/backtest`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -40,6 +43,8 @@ class LoadedDb:
     reader_url: str  # the read-only role the API connects with
     source: str
     sessions: tuple[date, ...]
+    # what `trendfolio backtest --format json` printed (empty: no run)
+    backtest: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,11 @@ async def loaded_db(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactor
     env = {"TRENDFOLIO_DATABASE_URL": url}
     cli(home, env, "--source", source, "--universe", "spdr", "backfill",
         "--start", MONTH_END.isoformat(), "--end", SESSIONS[-1].isoformat())
+    backtest = json.loads(cli(
+        home, env, "--source", source, "--universe", "spdr", "backtest",
+        "--start", MONTH_END.isoformat(), "--end", SESSIONS[-1].isoformat(), "--format", "json"))
     cli(home, {**env, "TRENDFOLIO_READONLY_DATABASE_URL": reader_url}, "db", "migrate")
-    return LoadedDb(url, reader_url, source, SESSIONS)
+    return LoadedDb(url, reader_url, source, SESSIONS, backtest)
 
 
 def _free_port() -> int:

@@ -31,7 +31,7 @@ async def test_a_database_outage_is_a_503_and_the_api_recovers(
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-            for path in ("/stocks/portfolio", "/dashboard/status", "/health"):
+            for path in ("/stocks/portfolio", "/dashboard/status", "/backtest", "/health"):
                 resp = httpx.get(f"{server.url}{path}")
                 assert resp.status_code == 503, (path, resp.text)
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

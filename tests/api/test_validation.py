@@ -40,6 +40,13 @@ BAD = [
     ("/stocks/삼성전자/history", {}, "symbol"),
     (f"/stocks/{'A' * 5000}/history", {}, "symbol"),
     ("/api/etf-holdings/top-holdings/XLK;DROP", {}, "etf_ticker"),
+    ("/backtest", {"run_id": "0"}, "run_id"),
+    ("/backtest", {"run_id": "-1"}, "run_id"),
+    ("/backtest", {"run_id": "latest"}, "run_id"),
+    ("/backtest", {"run_id": "1; DELETE FROM backtest_runs"}, "run_id"),
+    ("/backtest", {"run_id": str(2**63)}, "run_id"),
+    ("/backtest/runs", {"limit": "0"}, "limit"),
+    ("/backtest/runs", {"limit": "101"}, "limit"),
 ]
 
 
@@ -64,6 +71,8 @@ MISSING = [
     ("/stocks/NOSUCH/history", {}, "NOSUCH"),
     ("/dashboard/etf-benchmark", {"ticker": "ZZZ"}, "ZZZ"),
     ("/api/etf-holdings/top-holdings/AAPL", {}, "AAPL"),
+    ("/backtest", {"run_id": "987654321"}, "987654321"),
+    ("/backtest", {"run_id": str(2**63 - 1)}, str(2**63 - 1)),
 ]
 
 

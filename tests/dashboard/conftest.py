@@ -20,6 +20,7 @@ from tests.dashboard.stack import (
     DashboardServer,
     load_market,
     market_source,
+    run_backtest,
 )
 from tests.support.databases import create_database
 from trendfolio.db.server import PgServer
@@ -57,6 +58,13 @@ async def market(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) 
     await asyncio.to_thread(load_market, url, tmp_path_factory.mktemp("dash-home"), source,
                             MONTH_END)
     return Market(url, source)
+
+
+@pytest.fixture(scope="session")
+async def backtest(market: Market, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One real `trendfolio backtest` run over the market's range; the JSON it printed."""
+    return await asyncio.to_thread(run_backtest, market.url,
+                                   tmp_path_factory.mktemp("backtest-home"), market.source)
 
 
 @pytest.fixture(scope="session")

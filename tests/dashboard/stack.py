@@ -7,6 +7,7 @@ PostgreSQL loaded by the real pipeline (``trendfolio backfill``), the real API
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -59,6 +60,23 @@ def load_market(database_url: str, home: Path, source: str, start: str = EARLIER
     )
     if proc.returncode != 0:
         raise RuntimeError(f"trendfolio backfill failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def run_backtest(database_url: str, home: Path, source: str, start: str = MONTH_END,
+                 end: str = LATEST) -> dict[str, Any]:
+    """``trendfolio backtest`` over [start, end] (already backfilled); the JSON it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
+    env.update(TRENDFOLIO_HOME=str(home), TRENDFOLIO_DATABASE_URL=database_url,
+               TRENDFOLIO_LOG_LEVEL="WARNING")
+    proc = subprocess.run(
+        [str(TRENDFOLIO), "--source", source, "--universe", "spdr", "backtest",
+         "--start", start, "--end", end, "--format", "json"],
+        env=env, capture_output=True, text=True, timeout=900, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"trendfolio backtest failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report
 
 
 @dataclass

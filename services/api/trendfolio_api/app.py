@@ -19,7 +19,7 @@ from trendfolio.db.connect import describe
 from trendfolio_api.deps import require_api_key
 from trendfolio_api.metrics import MetricsMiddleware
 from trendfolio_api.models import ErrorDetail
-from trendfolio_api.routes import dashboard, etf_holdings, health, stocks
+from trendfolio_api.routes import backtest, dashboard, etf_holdings, health, stocks
 
 log = logging.getLogger(__name__)
 POOL_MIN, POOL_MAX = 2, 10
@@ -70,11 +70,11 @@ def create_app(settings: Settings) -> FastAPI:
     protected = [Depends(require_api_key)]
     errors: dict[int | str, dict[str, object]] = {
         401: {"model": ErrorDetail, "description": "X-API-Key missing or wrong"},
-        404: {"model": ErrorDetail, "description": "unknown ticker, ETF or date"},
+        404: {"model": ErrorDetail, "description": "unknown ticker, ETF, date or backtest run"},
         503: {"model": ErrorDetail, "description": "the database is unavailable"},
     }
     app.include_router(health.router, responses={503: errors[503]})
-    for router in (stocks.router, dashboard.router, etf_holdings.router):
+    for router in (stocks.router, dashboard.router, etf_holdings.router, backtest.router):
         app.include_router(router, dependencies=protected, responses=errors)
 
     @app.get("/metrics", include_in_schema=False)

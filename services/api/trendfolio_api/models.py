@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorDetail(BaseModel):
@@ -233,3 +233,110 @@ class EtfTopHoldings(BaseModel):
     time_period: int
     as_of_date: date
     holdings: list[TopHolding]
+
+
+# ---------------------------------------------------------------- backtests (fractions, not %)
+
+class BacktestRun(BaseModel):
+    """One `trendfolio backtest` run: its parameters and whether it was point-in-time."""
+
+    id: int
+    start_date: date
+    end_date: date
+    universe: str
+    source: str
+    is_sample: bool
+    cost_bps: float
+    lag: int = Field(description="sessions between a signal's close and the trade's close")
+    sessions: int
+    point_in_time: bool = Field(
+        description="true only when every signal date used holdings and market caps dated, "
+        "and stored, on or before it"
+    )
+    elapsed_seconds: float | None
+    created_at: datetime
+
+
+class StrategyMetrics(BaseModel):
+    """A strategy's metrics from its equity curve after costs; fractions (0.05 = 5 %)."""
+
+    total_return: float | None
+    cagr: float | None
+    volatility: float | None = Field(description="annualised: sample stdev of daily returns × √252")
+    sharpe: float | None
+    max_drawdown: float | None = Field(description="≤ 0")
+    turnover_per_year: float | None
+    trades: int
+    hit_rate: float | None = Field(
+        description="share of holding periods that beat SPY (null for SPY itself)"
+    )
+
+
+class StrategySeries(BaseModel):
+    """One session's value per strategy (null where a strategy has none)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    date: date
+    d5: float | None = Field(None, alias="5d")
+    d10: float | None = Field(None, alias="10d")
+    d20: float | None = Field(None, alias="20d")
+    monthly: float | None = None
+    SPY: float | None = None
+
+
+class TradeTurnover(BaseModel):
+    """A trade made at the close of ``date``: Σ|new weight − drifted weight|."""
+
+    date: date
+    strategy: str
+    turnover: float
+
+
+class PointInTimeDate(BaseModel):
+    as_of_date: date
+    picks: int
+    holdings_dated_ok: bool
+    caps_dated_ok: bool
+    recorded_in_time: bool
+    clean: bool = Field(description="all three checks passed")
+    oldest_snapshot: date | None
+    newest_cap: date | None
+    last_recorded_at: datetime | None
+
+
+class PointInTimeReport(BaseModel):
+    dates: int = Field(description="signal dates checked")
+    clean: int = Field(description="signal dates whose inputs were all known on the date")
+    holdings_dated_ok: int
+    caps_dated_ok: int
+    recorded_in_time: int
+    by_date: list[PointInTimeDate]
+
+
+class PickLegReturns(BaseModel):
+    """The pick leg alone: forward ``horizon``-session returns of each pick vs its source ETF."""
+
+    period_days: int
+    horizon: int
+    picks: int
+    mean_pick_return: float | None
+    mean_etf_return: float | None
+    mean_excess: float | None
+    median_excess: float | None
+    beat_etf_share: float | None
+
+
+class Backtest(BaseModel):
+    """Everything the 백테스트 tab draws, in one response."""
+
+    run: BacktestRun
+    caveats: list[str]
+    strategies: dict[str, StrategyMetrics] = Field(
+        description="keyed 5d, 10d, 20d, monthly, SPY (in that order)"
+    )
+    equity: list[StrategySeries] = Field(description="equity after costs, 1 at the first close")
+    drawdown: list[StrategySeries] = Field(description="equity / running peak − 1 (≤ 0)")
+    turnover: list[TradeTurnover]
+    point_in_time: PointInTimeReport
+    picks: list[PickLegReturns]

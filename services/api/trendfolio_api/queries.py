@@ -138,3 +138,35 @@ REFERENCE_ETF = """
 SELECT ticker FROM collected_00_meta_etf WHERE is_reference ORDER BY ticker LIMIT 1"""
 
 HEALTH = "SELECT 1"
+
+# Backtests (`trendfolio backtest`). A run counts once its metrics are written, so a run still
+# being stored is never served as the newest one. The caveats (a jsonb list) come as text[].
+BACKTEST_RUN = """
+SELECT r.id, r.start_date, r.end_date, r.universe, r.source, r.is_sample, r.cost_bps, r.lag,
+       r.sessions, r.point_in_time, r.elapsed_seconds, r.created_at,
+       ARRAY(SELECT jsonb_array_elements_text(r.caveats)) AS caveats
+FROM backtest_runs r
+WHERE ($1::bigint IS NULL OR r.id = $1)
+  AND EXISTS (SELECT 1 FROM backtest_metrics m WHERE m.run_id = r.id)
+ORDER BY r.created_at DESC, r.id DESC LIMIT 1"""
+BACKTEST_RUNS = """
+SELECT r.id, r.start_date, r.end_date, r.universe, r.source, r.is_sample, r.cost_bps, r.lag,
+       r.sessions, r.point_in_time, r.elapsed_seconds, r.created_at
+FROM backtest_runs r
+WHERE EXISTS (SELECT 1 FROM backtest_metrics m WHERE m.run_id = r.id)
+ORDER BY r.created_at DESC, r.id DESC LIMIT $1"""
+BACKTEST_METRICS = """
+SELECT strategy, total_return, cagr, volatility, sharpe, max_drawdown, turnover_per_year, trades,
+       hit_rate
+FROM backtest_metrics WHERE run_id = $1"""
+BACKTEST_EQUITY = """
+SELECT strategy, trade_date, equity, drawdown, turnover
+FROM backtest_equity WHERE run_id = $1 ORDER BY trade_date, strategy"""
+BACKTEST_POINT_IN_TIME = """
+SELECT as_of_date, picks, holdings_dated_ok, caps_dated_ok, recorded_in_time, oldest_snapshot,
+       newest_cap, last_recorded_at
+FROM backtest_point_in_time WHERE run_id = $1 ORDER BY as_of_date"""
+BACKTEST_PICKS = """
+SELECT period_days, horizon, picks, mean_pick_return, mean_etf_return, mean_excess,
+       median_excess, beat_etf_share
+FROM backtest_pick_returns WHERE run_id = $1 ORDER BY period_days, horizon"""

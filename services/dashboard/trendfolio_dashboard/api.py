@@ -135,6 +135,10 @@ class ApiClient:
         body: dict[str, Any] = self.get("/dashboard/monthly-vs-spy", rebalance_date=rebalance)
         return body
 
+    def backtest(self, run_id: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = self.get("/backtest", run_id=run_id)
+        return body
+
 
 def _param(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)

@@ -16,6 +16,7 @@ from trendfolio_dashboard import views
 from trendfolio_dashboard.api import ApiClient
 from trendfolio_dashboard.components import error_alert, info_alert
 from trendfolio_dashboard.data import (
+    BACKTEST_VIEW,
     DEFAULT_VIEW,
     VIEWS,
     error_from_payload,
@@ -160,6 +161,8 @@ def _fetch(
         return {"view": view, "pending": True}
     if "error" in status:
         return {"view": view, "fatal": status["error"]}
+    if view == BACKTEST_VIEW:  # its own empty state: no stored run yet
+        return load_view(api, view, None, None)
     latest = status["ok"].get("latest_as_of_date")
     if not latest:
         return {"view": view, "nodata": True}

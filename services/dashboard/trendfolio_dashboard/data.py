@@ -16,7 +16,8 @@ from trendfolio_dashboard.api import ApiClient, ApiError
 
 PERIOD_VIEWS = {"5": 5, "10": 10, "20": 20}
 MONTHLY_VIEW = "monthly"
-VIEWS = (*PERIOD_VIEWS, MONTHLY_VIEW)
+BACKTEST_VIEW = "backtest"
+VIEWS = (*PERIOD_VIEWS, MONTHLY_VIEW, BACKTEST_VIEW)
 DEFAULT_VIEW = "20"
 CARD_HOLDINGS = 5
 RANKING_PERIOD = 20
@@ -83,6 +84,9 @@ def load_view(
             "history": lambda: client.monthly_performance(day, HISTORY_MONTHS),
             "vs_spy": lambda: client.monthly_vs_spy(rebalance),
         }
+    elif view == BACKTEST_VIEW:
+        # The newest stored run, whatever the chosen date: one request for the whole tab.
+        fetches = {"backtest": lambda: client.backtest()}
     else:
         raise ValueError(f"unknown dashboard view {view!r}: use one of {', '.join(VIEWS)}")
     futures = {name: _POOL.submit(_section, fetch) for name, fetch in fetches.items()}

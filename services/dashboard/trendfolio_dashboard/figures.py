@@ -1,4 +1,5 @@
-"""The two Plotly charts: portfolio weights, and the monthly portfolio against SPY.
+"""The Plotly charts: portfolio weights, the monthly portfolio against SPY, and the backtest's
+equity, drawdown and turnover.
 
 Figures are plain dicts in Plotly's JSON schema: no graph-object validation on every render.
 """
@@ -81,3 +82,62 @@ def vs_spy_chart(points: list[dict[str, Any]], lang: str) -> Figure:
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
     )
+
+
+def _strategy_lines(
+    series: list[dict[str, Any]], strategies: list[str], lang: str
+) -> list[dict[str, Any]]:
+    """One line per strategy of a by-date series of fractions, drawn in percent."""
+    dates = [p.get("date") for p in series]
+    return [
+        {"type": "scatter", "mode": "lines", "x": dates,
+         "y": [None if p.get(s) is None else 100 * p[s] for p in series],
+         "name": t(f"strategy.{s}", lang),
+         "line": {"color": theme.STRATEGY_LINES.get(s, theme.TEXT), "width": 2.5,
+                  "dash": "dash" if s == "SPY" else "solid"},
+         "hovertemplate": "%{y:.2f}%"}
+        for s in strategies
+    ]
+
+
+def _lines_layout(y_title: str, lang: str) -> dict[str, Any]:
+    return {
+        "xaxis": {"title": {"text": t("vs_spy.x", lang)}},
+        "yaxis": {"title": {"text": y_title}, "ticksuffix": "%", "automargin": True},
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right",
+                   "x": 1},
+    }
+
+
+def equity_chart(equity: list[dict[str, Any]], strategies: list[str], lang: str) -> Figure:
+    """Cumulative return after costs (equity − 1, in percent) of every strategy and SPY."""
+    growth = [{**p, **{s: None if p.get(s) is None else p[s] - 1 for s in strategies}}
+              for p in equity]
+    return _figure(_strategy_lines(growth, strategies, lang), height=420,
+                   **_lines_layout(t("backtest.equity_y", lang), lang))
+
+
+def drawdown_chart(drawdown: list[dict[str, Any]], strategies: list[str], lang: str) -> Figure:
+    """Each strategy's fall from its running peak, in percent (≤ 0)."""
+    return _figure(_strategy_lines(drawdown, strategies, lang), height=320,
+                   **_lines_layout(t("backtest.drawdown_y", lang), lang))
+
+
+def turnover_chart(turnover: list[dict[str, Any]], strategies: list[str], lang: str) -> Figure:
+    """Bars of each trade's turnover (percent), grouped by trade date, one colour a strategy."""
+    bars = [
+        {"type": "bar", "name": t(f"strategy.{s}", lang),
+         "x": [r["date"] for r in turnover if r["strategy"] == s],
+         "y": [100 * r["turnover"] for r in turnover if r["strategy"] == s],
+         "marker": {"color": theme.STRATEGY_LINES.get(s, theme.TEXT)},
+         "hovertemplate": "%{x}: %{y:.1f}%"}
+        for s in strategies
+        if any(r["strategy"] == s for r in turnover)
+    ]
+    return _figure(bars, height=280, barmode="group",
+                   xaxis={"type": "date", "title": {"text": t("vs_spy.x", lang)}},
+                   yaxis={"title": {"text": t("backtest.turnover_y", lang)}, "ticksuffix": "%",
+                          "automargin": True},
+                   legend={"orientation": "h", "yanchor": "bottom", "y": 1.02,
+                           "xanchor": "right", "x": 1})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from trendfolio import backtest as bt
+
 Lang = Literal["ko", "en"]
 LANGS: tuple[Lang, ...] = get_args(Lang)
 DEFAULT_LANG: Lang = "ko"
@@ -41,6 +43,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tab.10": ("📅 10일 (2주일)", "📅 10 days (2 weeks)"),
     "tab.20": ("📅 20일 (1개월)", "📅 20 days (1 month)"),
     "tab.monthly": ("🌙 월간 비교", "🌙 Monthly"),
+    "tab.backtest": ("🧪 백테스트", "🧪 Backtest"),
     "horizon.5": (
         "⚡ 5일 (1주일): 최근 5거래일 수익률 기준. 빠르게 반응하지만 위험과 기대수익이 모두 "
         "큽니다.",
@@ -62,6 +65,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "최근 12개월 월별 수익률을 보여줍니다.",
         "🌙 Monthly: the 20-stock portfolio merged from the 5/10/20-day portfolios at month "
         "end, this month's ETF ranking and the last 12 months' returns.",
+    ),
+    "horizon.backtest": (
+        "🧪 백테스트: 과거 구간에서 5·10·20일·월간 포트폴리오를 규칙대로 사고팔았다면 SPY를 "
+        "그냥 들고 있는 것보다 나았을지, 거래 비용을 빼고 계산합니다. 가장 최근에 저장된 "
+        "실행 결과이며, 위의 기준일과는 상관없습니다.",
+        "🧪 Backtest: had the 5/10/20-day and monthly portfolios been traded by their rules over "
+        "a past range, would they have beaten simply holding SPY? After trading costs. The "
+        "newest stored run, whatever the as-of date above.",
     ),
     "sector.title": (
         "📊 {n}일 ETF 성과 (섹터·벤치마크)",
@@ -170,6 +181,135 @@ TEXTS: dict[str, tuple[str, str]] = {
     "vs_spy.x": ("날짜", "Date"),
     "vs_spy.y": ("누적 수익률 (%)", "Cumulative return (%)"),
     "vs_spy.empty": ("비교할 데이터가 아직 없습니다.", "Nothing to compare yet."),
+    "backtest.title": (
+        "🧪 백테스트 {start} ~ {end} ({sessions}거래일)",
+        "🧪 Backtest {start} to {end} ({sessions} sessions)",
+    ),
+    "backtest.run": (
+        "실행 #{id} · 유니버스 {universe} · 출처 {source} · 거래 비용 {cost_bps}bp · 신호 후 "
+        "{lag}거래일 뒤 종가에 매매 · 저장 {created}",
+        "Run #{id} · universe {universe} · source {source} · costs {cost_bps} bps · traded at "
+        "the close {lag} session(s) after each signal · stored {created}",
+    ),
+    "backtest.empty": (
+        "아직 저장된 백테스트가 없습니다. 먼저 실행하세요: trendfolio backtest --start "
+        "YYYY-MM-DD --end YYYY-MM-DD (예: --start 2026-04-20 --end 2026-08-20).",
+        "No backtest stored yet. Run one first: trendfolio backtest --start YYYY-MM-DD --end "
+        "YYYY-MM-DD (e.g. --start 2026-04-20 --end 2026-08-20).",
+    ),
+    "backtest.pit_title": (
+        "⚠️ 시점 정합성(point-in-time)이 지켜지지 않은 백테스트입니다",
+        "⚠️ This backtest is NOT point-in-time",
+    ),
+    "backtest.pit_counts": (
+        "신호일 {dates}일 중 문제없는 날 {clean}일 · 보유 종목 날짜 정상 {holdings}일 · "
+        "시가총액 날짜 정상 {caps}일 · 그날까지 저장된 데이터만 사용 {recorded}일",
+        "{clean} of {dates} signal dates clean · holdings dated in time {holdings} · market "
+        "caps dated in time {caps} · only data stored by then {recorded}",
+    ),
+    "backtest.pit_ok": (
+        "✅ 시점 정합성 확인: 신호일 {dates}일 모두 그날까지 기록된 보유 종목과 시가총액만 "
+        "썼습니다.",
+        "✅ Point-in-time: all {dates} signal dates used only holdings and market caps recorded "
+        "by then.",
+    ),
+    "backtest.equity_title": (
+        "📈 누적 수익률: 전략별 vs SPY (비용 차감 후)",
+        "📈 Cumulative return: each strategy vs SPY (after costs)",
+    ),
+    "backtest.equity_y": ("누적 수익률 (%)", "Cumulative return (%)"),
+    "backtest.drawdown_title": (
+        "📉 낙폭: 직전 최고점 대비 하락률",
+        "📉 Drawdown: the fall from the running peak",
+    ),
+    "backtest.drawdown_y": ("낙폭 (%)", "Drawdown (%)"),
+    "backtest.metrics_title": ("📋 성과 지표", "📋 Metrics"),
+    "backtest.metrics_note": (
+        "모든 수치는 거래 비용을 뺀 자산 곡선에서 계산합니다. 연환산은 1년 = 252거래일 기준. "
+        "회전율 100%는 포트폴리오 전체를 한 번 바꾼 만큼입니다. 승률은 보유 기간 중 SPY보다 "
+        "수익률이 높았던 기간의 비율입니다. 노란색 행은 벤치마크(SPY)입니다.",
+        "Every figure comes from the equity curve after costs; annualised with 252 sessions a "
+        "year. A turnover of 100% replaces the whole portfolio once. Beat SPY = the share of "
+        "holding periods whose return beat SPY's. The yellow row is the benchmark (SPY).",
+    ),
+    "backtest.turnover_title": ("🔁 매매별 회전율", "🔁 Turnover of each trade"),
+    "backtest.turnover_y": ("회전율 (%)", "Turnover (%)"),
+    "backtest.picks_title": (
+        "🎯 종목 선정만 따로: 선정 종목 vs 출처 ETF의 이후 수익률",
+        "🎯 The pick leg alone: each pick's forward return vs its source ETF",
+    ),
+    "backtest.picks_note": (
+        "각 포트폴리오가 고른 종목을 신호일 종가에 사서 N거래일 들고 있었을 때의 수익률을, 그 "
+        "종목을 고른 ETF의 같은 기간 수익률과 비교합니다. 구간 끝을 넘는 경우는 세지 않습니다.",
+        "Each pick bought at its signal's close and held N sessions, against the ETF it was "
+        "picked from over the same sessions; holdings that run past the end are not counted.",
+    ),
+    "backtest.picks_empty": (
+        "종목 선정 수익률을 계산할 만큼 구간이 길지 않습니다.",
+        "The range is too short for the pick leg's forward returns.",
+    ),
+    "backtest.caveats_title": ("📝 유의 사항", "📝 Caveats"),
+    "strategy.5d": ("5일 포트폴리오", "5-day portfolio"),
+    "strategy.10d": ("10일 포트폴리오", "10-day portfolio"),
+    "strategy.20d": ("20일 포트폴리오", "20-day portfolio"),
+    "strategy.monthly": ("월간 포트폴리오", "Monthly portfolio"),
+    "strategy.SPY": ("SPY (매수 후 보유)", "SPY (buy and hold)"),
+    "col.strategy": ("전략", "Strategy"),
+    "col.total_return": ("총수익률", "Total return"),
+    "col.cagr": ("연환산 수익률 (CAGR)", "CAGR"),
+    "col.volatility": ("변동성 (연환산)", "Volatility (annualised)"),
+    "col.sharpe": ("샤프 비율", "Sharpe"),
+    "col.max_drawdown": ("최대 낙폭", "Max drawdown"),
+    "col.turnover_per_year": ("연간 회전율", "Turnover / year"),
+    "col.trades": ("매매 횟수", "Trades"),
+    "col.hit_rate": ("SPY 대비 승률", "Beat SPY"),
+    "col.portfolio": ("포트폴리오", "Portfolio"),
+    "col.horizon": ("보유 기간", "Held for"),
+    "col.picks": ("종목 수", "Picks"),
+    "col.mean_pick_return": ("평균 종목 수익률", "Mean pick return"),
+    "col.mean_etf_return": ("평균 ETF 수익률", "Mean ETF return"),
+    "col.mean_excess": ("평균 초과수익", "Mean excess"),
+    "col.median_excess": ("초과수익 중앙값", "Median excess"),
+    "col.beat_etf_share": ("ETF를 이긴 비율", "Beat the ETF"),
+    "horizon.sessions": ("{n}거래일", "{n} sessions"),
+    # Caveats: the Korean words, and as English the template `trendfolio backtest` fills in.
+    "caveat.not_point_in_time": (
+        "시점 정합성 없음: 신호일 {total}일 중 {dated}일은 그 날짜보다 뒤에 날짜가 매겨진 보유 "
+        "종목이나 시가총액을 썼고, {stored}일은 그 날짜보다 뒤에 저장된 데이터를 썼습니다 "
+        "(실시간 실행이 기록한 것이 아니라 나중에 수집한 것). yfinance 같은 출처는 오늘의 보유 "
+        "종목과 시가총액만 주기 때문에, 과거 구간의 백테스트는 그때는 몰랐던 정보로 종목을 고른 "
+        "셈입니다(미래 정보 편향, 생존 편향). 이 결과는 실제보다 좋게 나왔다고 보세요. 일일 "
+        "파이프라인은 운영을 시작한 날부터 모든 스냅샷과 시가총액을 날짜와 함께 저장하므로, "
+        "실제로 운영한 거래일만으로 한 백테스트는 이 문제가 없습니다.",
+        bt.CAVEAT_NOT_POINT_IN_TIME,
+    ),
+    "caveat.stale_snapshot": (
+        "사용한 가장 오래된 보유 종목 스냅샷은 {oldest} 기준으로, 첫 신호일보다 {days}일 "
+        "앞섭니다. 그때의 ETF 구성 비중은 각 날짜의 실제 비중과 다릅니다.",
+        bt.CAVEAT_STALE_SNAPSHOT,
+    ),
+    "caveat.sample": (
+        "샘플 데이터: 가격이 실제 시장이 아니라 합성한 `sample` 시장에서 나왔습니다.",
+        bt.CAVEAT_SAMPLE,
+    ),
+    "caveat.short": (
+        "거래일이 {sessions}일뿐입니다. 연환산 수치(CAGR, 변동성, 샤프 비율, 연간 회전율)는 "
+        "짧은 구간을 1년으로 늘린 값이라 흔들림이 큽니다.",
+        bt.CAVEAT_SHORT,
+    ),
+    "caveat.costs": (
+        "거래 비용은 매매할 때마다 회전율의 {cost_bps}bp입니다. 그 밖의 슬리피지나 세금은 "
+        "없고, 배당은 수정 종가에 반영된 만큼만 들어갑니다. 매매는 신호일로부터 {lag}거래일 "
+        "뒤 종가에 체결됩니다.",
+        bt.CAVEAT_COSTS,
+    ),
+    "caveat.missing_prices": (
+        "다음 종목은 구간 끝까지의 가격을 수집하지 못했습니다: {tickers}. 가격이 없는 날의 "
+        "수익률은 0으로 계산했습니다.",
+        "No prices could be collected up to the end for {tickers}: their days without a bar "
+        "count as 0 return.",
+    ),
+    "caveat.untranslated": ("(번역되지 않은 원문) {text}", "{text}"),
     "method.title": ("📘 방법론", "📘 Methodology"),
     "method.items": (
         "매 NYSE 거래일 장 마감 후, 그날(기준일)까지의 데이터만으로 계산합니다.|수익률 = 기준일 "

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from trendfolio_dashboard import theme
-from trendfolio_dashboard.data import DEFAULT_VIEW, MONTHLY_VIEW, VIEWS
+from trendfolio_dashboard.data import BACKTEST_VIEW, DEFAULT_VIEW, MONTHLY_VIEW, VIEWS
 from trendfolio_dashboard.i18n import DEFAULT_LANG, t
 
 REFRESH_MS = 5 * 60 * 1000
@@ -17,7 +17,8 @@ TAB_STYLE = {"padding": "8px 12px", "fontWeight": 600}
 
 
 def _tab(view: str) -> dcc.Tab:
-    active = theme.ACTIVE_MONTHLY_TAB if view == MONTHLY_VIEW else theme.ACTIVE_TAB
+    active = {MONTHLY_VIEW: theme.ACTIVE_MONTHLY_TAB, BACKTEST_VIEW: theme.ACTIVE_BACKTEST_TAB}.get(
+        view, theme.ACTIVE_TAB)
     return dcc.Tab(
         id=f"tab-{view}", value=view, label=t(f"tab.{view}", DEFAULT_LANG), style=TAB_STYLE,
         selected_style={**TAB_STYLE, "backgroundColor": active, "color": "white"},

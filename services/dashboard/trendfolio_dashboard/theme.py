@@ -20,6 +20,16 @@ MUTED = "#7f8c8d"
 FAINT = "#95a5a6"
 ACTIVE_TAB = "#3498db"
 ACTIVE_MONTHLY_TAB = "#9b59b6"
+ACTIVE_BACKTEST_TAB = "#16a085"
 PLOT_BACKGROUND = "#f8f9fa"
 SPY_LINE = "#3498db"
 PORTFOLIO_LINE = "#27ae60"
+# The backtest's strategies: one colour each, SPY in the benchmark blue (drawn dashed).
+STRATEGY_LINES = {
+    "5d": "#e67e22",
+    "10d": "#9b59b6",
+    "20d": "#27ae60",
+    "monthly": "#c0392b",
+    "SPY": SPY_LINE,
+}
+BACKTEST_HEADER = "#16a085"

@@ -8,6 +8,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from trendfolio_dashboard import theme
+from trendfolio_dashboard.caveats import Caveat
+from trendfolio_dashboard.caveats import parse as parse_caveat
 from trendfolio_dashboard.components import (
     Row,
     badge,
@@ -21,14 +23,21 @@ from trendfolio_dashboard.components import (
     signed_pct,
 )
 from trendfolio_dashboard.data import (
+    BACKTEST_VIEW,
     CARD_HOLDINGS,
     MONTHLY_VIEW,
     PERIOD_VIEWS,
     RANKING_PERIOD,
     error_from_payload,
 )
-from trendfolio_dashboard.figures import vs_spy_chart, weights_chart
-from trendfolio_dashboard.i18n import t
+from trendfolio_dashboard.figures import (
+    drawdown_chart,
+    equity_chart,
+    turnover_chart,
+    vs_spy_chart,
+    weights_chart,
+)
+from trendfolio_dashboard.i18n import TEXTS, t
 
 GRAPH_CONFIG: Any = {"displayModeBar": False, "responsive": True}
 
@@ -37,8 +46,14 @@ def render_view(data: dict[str, Any] | None, lang: str) -> Any:
     if not data:
         return html.Div()
     view = data["view"]
-    body = _period_view(data, PERIOD_VIEWS[view], lang) if view in PERIOD_VIEWS else (
-        _monthly_view(data, lang) if view == MONTHLY_VIEW else [])
+    if view in PERIOD_VIEWS:
+        body = _period_view(data, PERIOD_VIEWS[view], lang)
+    elif view == MONTHLY_VIEW:
+        body = _monthly_view(data, lang)
+    elif view == BACKTEST_VIEW:
+        body = _backtest_view(data["backtest"], lang)
+    else:
+        body = []
     return html.Div(body, id="view", **{"data-view": view, "data-as-of": data.get("as_of") or ""})
 
 
@@ -309,3 +324,153 @@ def _vs_spy_section(sec: dict[str, Any], lang: str) -> Any:
                        section_id="vs-spy-section")
     graph = dcc.Graph(id="vs-spy-chart", figure=vs_spy_chart(points, lang), config=GRAPH_CONFIG)
     return section(t("vs_spy.title", lang), graph, section_id="vs-spy-section")
+
+
+# ---------------------------------------------------------------- backtest tab
+
+STRATEGY_ORDER = ("5d", "10d", "20d", "monthly", "SPY")
+
+
+def _pct(fraction: object, signed: bool = True, digits: int = 2) -> Any:
+    """A stored fraction shown in percent: coloured when signed, plain text otherwise."""
+    value = None if not isinstance(fraction, int | float) else 100 * fraction
+    return signed_pct(value, digits) if signed else fmt_pct(value, digits, signed=False)
+
+
+def _turnover(fraction: object) -> str:
+    """Turnover in percent of equity with thousands separators (9,000% = 90 × the portfolio)."""
+    return f"{100 * fraction:,.0f}%" if isinstance(fraction, int | float) else "—"
+
+
+def _backtest_view(sec: dict[str, Any], lang: str) -> list[Any]:
+    if "error" in sec:
+        err = error_from_payload(sec["error"])
+        if err.kind == "status" and err.status == 404:
+            return [info_alert(t("backtest.empty", lang), "tf-empty tf-backtest-empty")]
+        return [error_alert(err, lang)]
+    payload = sec["ok"]
+    run = payload["run"]
+    metrics: dict[str, dict[str, Any]] = payload.get("strategies") or {}
+    strategies = [s for s in STRATEGY_ORDER if s in metrics] + [
+        s for s in metrics if s not in STRATEGY_ORDER]
+    caveats = [parse_caveat(c) for c in payload.get("caveats") or []]
+    header = section(
+        t("backtest.title", lang, start=run["start_date"], end=run["end_date"],
+          sessions=run["sessions"]),
+        _point_in_time_alert(run, payload.get("point_in_time") or {}, caveats, lang),
+        note=t("backtest.run", lang, id=run["id"], universe=run["universe"],
+               source=run["source"], cost_bps=f"{run['cost_bps']:g}", lag=run["lag"],
+               created=(run.get("created_at") or "")[:16].replace("T", " ") + " UTC"),
+        section_id="backtest-run-section",
+    )
+    equity = dcc.Graph(id="backtest-equity-chart", config=GRAPH_CONFIG,
+                       figure=equity_chart(payload.get("equity") or [], strategies, lang))
+    drawdown = dcc.Graph(id="backtest-drawdown-chart", config=GRAPH_CONFIG,
+                         figure=drawdown_chart(payload.get("drawdown") or [], strategies, lang))
+    parts = [
+        header,
+        section(t("backtest.equity_title", lang), equity, section_id="backtest-equity-section"),
+        section(t("backtest.metrics_title", lang), _metrics_table(metrics, strategies, lang),
+                note=t("backtest.metrics_note", lang), section_id="backtest-metrics-section"),
+        section(t("backtest.drawdown_title", lang), drawdown,
+                section_id="backtest-drawdown-section"),
+    ]
+    turnover = payload.get("turnover") or []
+    if turnover:
+        parts.append(section(
+            t("backtest.turnover_title", lang),
+            dcc.Graph(id="backtest-turnover-chart", config=GRAPH_CONFIG,
+                      figure=turnover_chart(turnover, strategies, lang)),
+            section_id="backtest-turnover-section"))
+    parts.append(_picks_section(payload.get("picks") or [], lang))
+    others = [c for c in caveats if c.kind != "not_point_in_time"]
+    parts.append(section(
+        t("backtest.caveats_title", lang),
+        html.Ul([_caveat_item(c, lang) for c in others], id="backtest-caveats"),
+        section_id="backtest-caveats-section"))
+    return parts
+
+
+def _caveat_item(caveat: Caveat, lang: str) -> html.Li:
+    attrs: dict[str, Any] = {"data-kind": caveat.kind or "other"}
+    return html.Li(caveat.words(lang), **attrs)
+
+
+def _point_in_time_alert(
+    run: dict[str, Any], pit: dict[str, Any], caveats: list[Caveat], lang: str
+) -> dbc.Alert:
+    """Loud when the run is not point-in-time (the warning in full); a quiet line when it is."""
+    dates = pit.get("dates", 0)
+    if run.get("point_in_time"):
+        return dbc.Alert(t("backtest.pit_ok", lang, dates=dates), color="success",
+                         id="pit-ok", class_name="small")
+    warning = next((c for c in caveats if c.kind == "not_point_in_time"), None)
+    return dbc.Alert(
+        [
+            html.H5(t("backtest.pit_title", lang), className="alert-heading fw-bold"),
+            html.P(warning.words(lang), className="mb-2") if warning is not None else None,
+            html.P(t("backtest.pit_counts", lang, dates=dates, clean=pit.get("clean", 0),
+                     holdings=pit.get("holdings_dated_ok", 0), caps=pit.get("caps_dated_ok", 0),
+                     recorded=pit.get("recorded_in_time", 0)),
+                   className="small mb-0"),
+        ],
+        color="danger", id="pit-warning",
+    )
+
+
+def _metrics_table(
+    metrics: dict[str, dict[str, Any]], strategies: list[str], lang: str
+) -> Any:
+    columns = [t(f"col.{k}", lang) for k in (
+        "strategy", "total_return", "cagr", "volatility", "sharpe", "max_drawdown",
+        "turnover_per_year", "trades", "hit_rate")]
+    rows = []
+    for s in strategies:
+        m = metrics[s]
+        benchmark = s == "SPY"
+        rows.append(Row(
+            [
+                html.B(t(f"strategy.{s}", lang) if f"strategy.{s}" in TEXTS else s,
+                       style={"color": theme.STRATEGY_LINES.get(s, theme.TEXT)}),
+                _pct(m.get("total_return")),
+                _pct(m.get("cagr")),
+                _pct(m.get("volatility"), signed=False),
+                fmt_number(m.get("sharpe"), 2),
+                _pct(m.get("max_drawdown")),
+                _turnover(m.get("turnover_per_year")),
+                str(m.get("trades", "—")),
+                _pct(m.get("hit_rate"), signed=False, digits=1),
+            ],
+            background=theme.BENCHMARK_ROW if benchmark else None,
+            class_name="tf-benchmark" if benchmark else "",
+            attrs={"data-strategy": s},
+        ))
+    return data_table(columns, rows, theme.BACKTEST_HEADER, "backtest-metrics-table")
+
+
+def _picks_section(picks: list[dict[str, Any]], lang: str) -> Any:
+    title = t("backtest.picks_title", lang)
+    if not picks:
+        return section(title, info_alert(t("backtest.picks_empty", lang)),
+                       section_id="backtest-picks-section")
+    columns = [t(f"col.{k}", lang) for k in (
+        "portfolio", "horizon", "picks", "mean_pick_return", "mean_etf_return", "mean_excess",
+        "median_excess", "beat_etf_share")]
+    rows = [
+        Row(
+            [
+                t(f"strategy.{p['period_days']}d", lang),
+                t("horizon.sessions", lang, n=p["horizon"]),
+                str(p["picks"]),
+                _pct(p.get("mean_pick_return")),
+                _pct(p.get("mean_etf_return")),
+                _pct(p.get("mean_excess")),
+                _pct(p.get("median_excess")),
+                _pct(p.get("beat_etf_share"), signed=False, digits=1),
+            ],
+            attrs={"data-period": str(p["period_days"]), "data-horizon": str(p["horizon"])},
+        )
+        for p in picks
+    ]
+    return section(title, data_table(columns, rows, theme.BACKTEST_HEADER, "backtest-picks-table"),
+                   note=t("backtest.picks_note", lang), section_id="backtest-picks-section")
