@@ -306,8 +306,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "caveat.missing_prices": (
         "다음 종목은 구간 끝까지의 가격을 수집하지 못했습니다: {tickers}. 가격이 없는 날의 "
         "수익률은 0으로 계산했습니다.",
-        "No prices could be collected up to the end for {tickers}: their days without a bar "
-        "count as 0 return.",
+        bt.CAVEAT_MISSING_PRICES,
     ),
     "caveat.untranslated": ("(번역되지 않은 원문) {text}", "{text}"),
     "method.title": ("📘 방법론", "📘 Methodology"),
