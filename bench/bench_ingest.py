@@ -86,7 +86,7 @@ def say(text: str) -> None:
 
 
 @contextmanager
-def services(workdir: Path) -> Iterator[tuple[PgServer, str, ModuleType]]:
+def services(workdir: Path) -> Iterator[tuple[PgServer, str, ModuleType, Pids]]:
     """A PostgreSQL and a Kafka broker on 127.0.0.1, stopped by PID whatever happens."""
     ds = load_devservices()
     pg = PgServer(workdir / "postgres")
@@ -94,7 +94,7 @@ def services(workdir: Path) -> Iterator[tuple[PgServer, str, ModuleType]]:
     try:
         pg.start()
         bootstrap: str = ds.start_kafka(kafka_home, reassign_busy_ports=True)
-        yield pg, bootstrap, ds
+        yield pg, bootstrap, ds, Pids(pg.pid() or 0, ds.kafka_pid(kafka_home) or 0)
     finally:
         try:
             ds.stop_kafka(kafka_home)  # SIGTERM by PID, SIGKILL after a timeout
@@ -106,6 +106,55 @@ def services(workdir: Path) -> Iterator[tuple[PgServer, str, ModuleType]]:
                 finally:
                     if pg.pid() is not None:
                         os.kill(pid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) of ``pid``; with ``children``, also its reaped children's."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / _TICK
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@dataclass
+class Pids:
+    postgres: int  # the postmaster: its backends are its children
+    broker: int
+
+
+def cpu_snapshot(pids: Pids) -> dict[str, float]:
+    """CPU seconds so far of this process (the consumer), PostgreSQL (all of its processes,
+    exited backends included) and the broker."""
+    t = os.times()
+    pg = _proc_cpu(pids.postgres, children=True) + sum(
+        _proc_cpu(c) for c in _children_of(pids.postgres))
+    return {"consumer": t.user + t.system, "postgres": pg, "broker": _proc_cpu(pids.broker)}
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before[k], 2) for k in before}
 
 
 # --------------------------------------------------------------------------- the data
@@ -158,6 +207,7 @@ class KafkaPath:
     batches: int
     rows_written: int
     dead_lettered: int
+    cpu_s: dict[str, float]  # CPU seconds by process while consuming
 
     @property
     def rows_per_s(self) -> float:
@@ -173,7 +223,8 @@ class KafkaPath:
 
 
 async def bench_kafka_path(
-    pg: PgServer, bootstrap: str, messages: list[Message], batch_size: int, batch_ms: int
+    pg: PgServer, bootstrap: str, pids: Pids, messages: list[Message], batch_size: int,
+    batch_ms: int
 ) -> KafkaPath:
     """Publish ``messages``, then time a new consumer group reading exactly those."""
     url = await create_database(pg, "bench", migrated=True)
@@ -201,12 +252,14 @@ async def bench_kafka_path(
             done.set()
 
     consumer = Consumer(bootstrap, url, group, batch_size, batch_ms, on_batch=on_batch)
+    cpu_before = cpu_snapshot(pids)
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run())
     try:
         await asyncio.wait_for(done.wait(), timeout=1800)
     finally:
         consume_s = time.perf_counter() - started
+        cpu = cpu_delta(cpu_before, cpu_snapshot(pids))
         consumer.stop()
         await asyncio.wait_for(task, timeout=60)
     conn = await asyncpg.connect(url)
@@ -219,7 +272,7 @@ async def bench_kafka_path(
     if stored != len(messages):
         raise SystemExit(f"the consumer stored {stored} bars of {len(messages)}")
     return KafkaPath(len(messages), produce_s, consume_s, batches[0], len(batches),
-                     consumer.total.rows, consumer.total.dead_lettered)
+                     consumer.total.rows, consumer.total.dead_lettered, cpu)
 
 
 # --------------------------------------------------------------------------- 2. one row per commit
@@ -342,6 +395,10 @@ def report(args: argparse.Namespace, kp: KafkaPath, single: dict[str, Any],
         f"| the consumer's decode + write code alone, same batches, no Kafka | "
         f"{alone['rows']:,} | {alone['seconds']:.2f} | {alone['rows_per_s']:,.0f} |",
         "",
+        f"CPU seconds while consuming (per {kp.messages:,} rows): consumer (Python) "
+        f"{kp.cpu_s['consumer']:.2f}, PostgreSQL {kp.cpu_s['postgres']:.2f}, broker "
+        f"{kp.cpu_s['broker']:.2f}; load average (1 min) before the run {args.load_before:.2f}.",
+        "",
         "| ratio | value | target | met |",
         "| --- | ---: | ---: | :---: |",
         f"| Kafka path rows/s | {kp.rows_per_s:,.0f} | ≥ {TARGET_ROWS_PER_S:,} | "
@@ -358,9 +415,10 @@ def report(args: argparse.Namespace, kp: KafkaPath, single: dict[str, Any],
 async def amain(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     messages = make_messages(args.messages, args.tickers, args.seed)
+    args.load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="trendfolio-bench-ingest-"))
     try:
-        with services(workdir) as (pg, bootstrap, ds):
+        with services(workdir) as (pg, bootstrap, ds, pids):
             conn = await asyncpg.connect(pg.url())
             try:
                 pg_version = str(await conn.fetchval("SHOW server_version"))
@@ -373,9 +431,10 @@ async def amain(args: argparse.Namespace) -> int:
                 # same two cores the consumer and PostgreSQL need. Warm it up, unmeasured.
                 say(f"warm-up: {args.warmup} messages through the same broker (not measured)")
                 warm = make_messages(args.warmup, args.tickers, args.seed + 1)
-                await bench_kafka_path(pg, bootstrap, warm, args.batch_size, args.batch_ms)
-            kp = await bench_kafka_path(pg, bootstrap, messages, args.batch_size, args.batch_ms)
-            say(f"Kafka path: {kp.rows_per_s:,.0f} rows/s")
+                await bench_kafka_path(pg, bootstrap, pids, warm, args.batch_size, args.batch_ms)
+            kp = await bench_kafka_path(pg, bootstrap, pids, messages, args.batch_size,
+                                        args.batch_ms)
+            say(f"Kafka path: {kp.rows_per_s:,.0f} rows/s, CPU seconds {kp.cpu_s}")
             say(f"one row per commit: {args.single} rows")
             single = await bench_one_row_per_commit(pg, messages[: args.single])
             say(f"raw COPY: {len(messages)} rows")
@@ -391,6 +450,7 @@ async def amain(args: argparse.Namespace) -> int:
     result = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": _machine(),
+        "load_average_1m_before": round(args.load_before, 2),
         "versions": versions,
         "parameters": {"messages": args.messages, "tickers": args.tickers,
                        "single_sample": args.single, "warmup": args.warmup,

@@ -11,19 +11,22 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import asyncpg
 
-from trendfolio.db.writes import TableSpec, conflict_action, stage, upsert
+from trendfolio.db.writes import TableSpec, conflict_action, staging_types, upsert
 from trendfolio.messages import (
     EtfDaily,
     EtfHoldings,
+    FastEtfBar,
+    FastStockBar,
     InvalidMessage,
     Message,
     StockDaily,
     StockFundamental,
     decode,
+    decode_bar_fast,
 )
 
 log = logging.getLogger(__name__)
@@ -67,8 +70,23 @@ DEAD_LETTERS = TableSpec(
 _MAX_RAW_TEXT = 10_000
 
 
+class Record(Protocol):
+    """What the writer reads of a topic record: a RawRecord, or aiokafka's ConsumerRecord."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
 class RawRecord(NamedTuple):
-    """One record as read from a topic (a tuple: the consumer builds one per message)."""
+    """One record as read from a topic (the in-process bus builds one per message)."""
 
     topic: str
     partition: int
@@ -87,11 +105,10 @@ class BatchResult:
         return sum(self.written.values())
 
 
-def _bar_values(m: EtfDaily | StockDaily) -> tuple[object, ...]:
-    return (m.open, m.high, m.low, m.close, m.adj_close, m.volume, m.source)
+Bar = EtfDaily | StockDaily | FastEtfBar | FastStockBar
 
 
-def _dead_row(rec: RawRecord, reason: str) -> tuple[object, ...]:
+def _dead_row(rec: Record, reason: str) -> tuple[object, ...]:
     text = rec.value.decode("utf-8", errors="replace")[:_MAX_RAW_TEXT] if rec.value else None
     if text is not None:
         text = text.replace("\x00", "\ufffd")
@@ -112,24 +129,23 @@ class _Rows:
         self._fundamentals: dict[tuple[str, object], list[object]] = {}
         self.snapshots: dict[tuple[str, object], EtfHoldings] = {}
 
-    def add(self, m: Message) -> None:
-        if isinstance(m, EtfDaily):
-            self.etf.append((m.ticker, m.trade_date, *_bar_values(m)))
-        elif isinstance(m, StockDaily):
-            mcap = round(m.market_cap) if m.market_cap is not None else None
-            self.stock.append(
-                (
-                    m.ticker,
-                    m.trade_date,
-                    *_bar_values(m),
-                    m.company_name,
-                    m.sector or "Unknown",
-                    m.currency,
-                    mcap,
-                )
-            )
-            if m.market_cap is not None:
-                self._add_fundamental(m.ticker, m.trade_date, m.market_cap, None, m.source)
+    def add_etf(self, m: EtfDaily | FastEtfBar) -> None:
+        self.etf.append((m.ticker, m.trade_date, m.open, m.high, m.low, m.close, m.adj_close,
+                         m.volume, m.source))
+
+    def add_stock(self, m: StockDaily | FastStockBar) -> None:
+        cap = m.market_cap
+        self.stock.append((m.ticker, m.trade_date, m.open, m.high, m.low, m.close, m.adj_close,
+                           m.volume, m.source, m.company_name, m.sector or "Unknown",
+                           m.currency, round(cap) if cap is not None else None))
+        if cap is not None:
+            self._add_fundamental(m.ticker, m.trade_date, cap, None, m.source)
+
+    def add(self, m: Message | FastEtfBar | FastStockBar) -> None:
+        if isinstance(m, EtfDaily | FastEtfBar):
+            self.add_etf(m)
+        elif isinstance(m, StockDaily | FastStockBar):
+            self.add_stock(m)
         elif isinstance(m, StockFundamental):
             self._add_fundamental(
                 m.ticker, m.as_of_date, m.market_cap, m.shares_outstanding, m.source
@@ -191,59 +207,98 @@ async def _refresh_changes(conn: asyncpg.Connection, table: str, tickers: list[s
     )
 
 
+_CLOSE = 5  # the position of close_price in a bar row (ticker, trade_date, open, high, low, close)
+
+
+def _order_bars(rows: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]], list[object]]:
+    """The batch's bars by (ticker, trade_date), the last one for a key winning, each with
+    ``price_change_percent`` against the previous bar of its ticker in the batch (None for a
+    ticker's first bar: the database takes it against its latest stored bar before it); and
+    per ticker: its first and last date and number of bars."""
+    latest: dict[tuple[object, object], tuple[object, ...]] = {}
+    for row in rows:
+        latest[(row[0], row[1])] = row
+    out: list[tuple[object, ...]] = []
+    tickers: list[object] = []
+    firsts: list[object] = []
+    lasts: list[object] = []
+    counts: list[int] = []
+    ticker: object = None
+    prev = 0.0
+    for key in sorted(latest):
+        row = latest[key]
+        close = row[_CLOSE]
+        if key[0] != ticker:
+            ticker = key[0]
+            out.append((*row, True, None))
+            tickers.append(ticker)
+            firsts.append(key[1])
+            lasts.append(key[1])
+            counts.append(1)
+        else:
+            # the same IEEE arithmetic as the SQL it replaces (and as _refresh_changes)
+            out.append((*row, False, 100 * (close / prev - 1)))  # type: ignore[operator]
+            lasts[-1] = key[1]
+            counts[-1] += 1
+        prev = close  # type: ignore[assignment]
+    return out, [tickers, firsts, lasts, counts]
+
+
 async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[tuple[object, ...]]
                       ) -> int:
     """Upsert daily bars with ``price_change_percent`` computed in the same statement.
 
-    The change is taken against the previous bar in the batch or, for a ticker's first bar in
-    the batch, its latest stored bar before it, so each row is written once. Only a ticker
-    whose stored bars interleave with or follow the batch (a replay, a late fill) needs the
-    whole-history refresh afterwards.
+    The change is taken against the previous bar in the batch (computed here, in key order)
+    or, for a ticker's first bar in the batch, its latest stored bar before it (looked up by
+    the INSERT), so each row is written once. Only a ticker whose stored bars interleave with
+    or follow the batch (a replay, a late fill) needs the whole-history refresh afterwards.
     """
     if not rows:
         return 0
-    staging = await stage(conn, spec, rows)
+    ordered, per_ticker = _order_bars(rows)
+    staging = await _stage_bars(conn, spec, ordered)
     table = spec.name
     cols = ", ".join(spec.columns)
-    b_cols = ", ".join(f"b.{c}" for c in spec.columns)
+    s_cols = ", ".join(f"s.{c}" for c in spec.columns)
     result = await conn.execute(
-        f"""WITH b AS (
-                SELECT DISTINCT ON (ticker, trade_date) {cols} FROM {staging}
-                ORDER BY ticker, trade_date, _seq DESC),
-            first AS (SELECT ticker, min(trade_date) AS d FROM b GROUP BY ticker),
-            prev AS (
-                SELECT f.ticker, p.trade_date, p.close_price FROM first f
-                CROSS JOIN LATERAL (
-                    SELECT trade_date, close_price FROM {table} t
-                    WHERE t.ticker = f.ticker AND t.trade_date < f.d
-                    ORDER BY trade_date DESC LIMIT 1) p),
-            u AS (
-                SELECT ticker, trade_date, close_price, true AS new
-                FROM b
-                UNION ALL SELECT ticker, trade_date, close_price, false FROM prev),
-            c AS (
-                SELECT ticker, trade_date, new,
-                       round((100 * (close_price / lag(close_price)
-                             OVER (PARTITION BY ticker ORDER BY trade_date) - 1))::numeric, 6)
-                       AS pct
-                FROM u)
-            INSERT INTO {table} ({cols}, price_change_percent)
-            SELECT {b_cols}, c.pct FROM b
-            JOIN c ON c.ticker = b.ticker AND c.trade_date = b.trade_date AND c.new
+        f"""INSERT INTO {table} ({cols}, price_change_percent)
+            SELECT {s_cols},
+                   round((CASE WHEN s._first THEN
+                              100 * (s.close_price / (
+                                  SELECT t.close_price FROM {table} t
+                                  WHERE t.ticker = s.ticker AND t.trade_date < s.trade_date
+                                  ORDER BY t.trade_date DESC LIMIT 1) - 1)
+                          ELSE s._pct END)::numeric, 6)
+            FROM {staging} s
             {conflict_action(spec, extra=("price_change_percent",))}"""
     )
     stale = await conn.fetch(
-        f"""SELECT s.ticker FROM (
-                SELECT ticker, min(trade_date) AS d, max(trade_date) AS m,
-                       count(DISTINCT trade_date) AS n
-                FROM {staging} GROUP BY ticker) s
+        f"""SELECT s.ticker FROM unnest($1::text[], $2::date[], $3::date[], $4::int[])
+                AS s(ticker, d, m, n)
             WHERE EXISTS (SELECT 1 FROM {table} t WHERE t.ticker = s.ticker AND t.trade_date > s.m)
                OR (SELECT count(*) FROM {table} t
-                   WHERE t.ticker = s.ticker AND t.trade_date BETWEEN s.d AND s.m) > s.n"""
+                   WHERE t.ticker = s.ticker AND t.trade_date BETWEEN s.d AND s.m) > s.n""",
+        *per_ticker,
     )
     if stale:
         await _refresh_changes(conn, table, sorted(r["ticker"] for r in stale))
     return int(result.split()[-1])
+
+
+async def _stage_bars(conn: asyncpg.Connection, spec: TableSpec,
+                      rows: list[tuple[object, ...]]) -> str:
+    """COPY ordered bar rows (plus ``_first``, ``_pct``) into this session's staging table."""
+    staging = f"_stage_bars_{spec.name}"
+    types = await staging_types(conn, spec)
+    columns_ddl = ", ".join(f"{c} {types[c]}" for c in spec.columns)
+    await conn.execute(  # one round trip
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({columns_ddl}, _first boolean, "
+        f"_pct double precision) ON COMMIT DELETE ROWS; TRUNCATE {staging}"
+    )
+    await conn.copy_records_to_table(
+        staging, records=rows, columns=[*spec.columns, "_first", "_pct"]
+    )
+    return staging
 
 
 async def _write_rows(conn: asyncpg.Connection, rows: _Rows) -> dict[str, int]:
@@ -264,15 +319,25 @@ class Prepared:
     """
 
     def __init__(self) -> None:
-        self.records: list[RawRecord] = []
+        self.records: list[Record] = []
         self.rows = _Rows()
         self.dead: list[tuple[object, ...]] = []
 
-    def add(self, records: Sequence[RawRecord]) -> None:
+    def add(self, records: Sequence[Record]) -> None:
         self.records.extend(records)
+        add_etf, add_stock, add = self.rows.add_etf, self.rows.add_stock, self.rows.add
         for rec in records:
+            # Bars proven valid by the fast path skip pydantic; anything else gets its verdict
+            # (and, if bad, its dead-letter reason) from ``decode``.
+            bar = decode_bar_fast(rec.topic, rec.value)
+            if bar is not None:
+                if type(bar) is FastEtfBar:
+                    add_etf(bar)
+                else:
+                    add_stock(bar)  # type: ignore[arg-type]
+                continue
             try:
-                self.rows.add(decode(rec.topic, rec.value))
+                add(decode(rec.topic, rec.value))
             except InvalidMessage as bad:
                 log.warning(
                     "dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, bad.reason
@@ -280,13 +345,13 @@ class Prepared:
                 self.dead.append(_dead_row(rec, bad.reason))
 
 
-def prepare(records: Sequence[RawRecord]) -> Prepared:
+def prepare(records: Sequence[Record]) -> Prepared:
     prepared = Prepared()
     prepared.add(records)
     return prepared
 
 
-async def write_batch(conn: asyncpg.Connection, records: Sequence[RawRecord]) -> BatchResult:
+async def write_batch(conn: asyncpg.Connection, records: Sequence[Record]) -> BatchResult:
     """Validate ``records`` and write the good ones and the dead letters in one transaction."""
     return await write_prepared(conn, prepare(records))
 

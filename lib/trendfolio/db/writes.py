@@ -32,7 +32,7 @@ def _q(name: str) -> str:
 _TYPES: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
 
 
-async def _staging_types(conn: asyncpg.Connection, spec: TableSpec) -> dict[str, str]:
+async def staging_types(conn: asyncpg.Connection, spec: TableSpec) -> dict[str, str]:
     """The target's column types, with ``numeric`` staged as ``double precision``.
 
     COPY of binary float8 is an order of magnitude faster than the client-side numeric
@@ -62,7 +62,7 @@ async def stage(conn: asyncpg.Connection, spec: TableSpec, rows: Sequence[Sequen
     The staging table has a ``_seq`` column in arrival order and is emptied on commit.
     """
     staging = f"_stage_{spec.name}_{zlib.crc32(','.join(spec.columns).encode()):08x}"
-    types = await _staging_types(conn, spec)
+    types = await staging_types(conn, spec)
     columns_ddl = ", ".join(f"{_q(c)} {types[c]}" for c in spec.columns)
     await conn.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_q(staging)} ({columns_ddl}, _seq bigserial) "

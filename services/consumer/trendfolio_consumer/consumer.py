@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from trendfolio.bus import ensure_topics
-from trendfolio.ingest import BatchResult, Prepared, RawRecord, write_prepared
+from trendfolio.ingest import BatchResult, Prepared, write_prepared
 from trendfolio.messages import TOPICS
 from trendfolio.metrics import (
     BATCH_WRITE_SECONDS,
@@ -47,6 +47,15 @@ _DB_ERRORS = (
     asyncpg.AdminShutdownError,
     asyncio.TimeoutError,
 )
+
+
+class _Batch(Prepared):
+    """A prepared batch with the next offset of each of its partitions and counts by topic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offsets: dict[Any, int] = {}  # TopicPartition -> offset to commit
+        self.per_topic: Counter[str] = Counter()
 
 
 class Consumer:
@@ -101,14 +110,9 @@ class Consumer:
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 15.0)
 
-    async def _commit(self, consumer: Any, batch: list[RawRecord]) -> None:
-        from aiokafka import TopicPartition
+    async def _commit(self, consumer: Any, offsets: dict[Any, int]) -> None:
         from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
-        offsets: dict[Any, int] = {}
-        for r in batch:
-            tp = TopicPartition(r.topic, r.partition)
-            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
         delay = 0.5
         while not self._stop.is_set():
             # Partitions that moved to another member in a rebalance are its to commit now;
@@ -129,15 +133,15 @@ class Consumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _settle(self, consumer: Any, batch: list[RawRecord], result: BatchResult) -> None:
+    async def _settle(self, consumer: Any, batch: _Batch, result: BatchResult) -> None:
         """After the batch's DB commit: commit its offsets, then count it."""
-        await self._commit(consumer, batch)
+        await self._commit(consumer, batch.offsets)
         self._account(batch, result)
-        log.info("batch of %d: %d rows, %d dead-lettered", len(batch), result.rows,
+        log.info("batch of %d: %d rows, %d dead-lettered", len(batch.records), result.rows,
                  result.dead_lettered)
 
-    def _account(self, batch: list[RawRecord], result: BatchResult) -> None:
-        for topic, n in Counter(r.topic for r in batch).items():
+    def _account(self, batch: _Batch, result: BatchResult) -> None:
+        for topic, n in batch.per_topic.items():
             MESSAGES.labels(topic).inc(n)
         for table, n in result.written.items():
             ROWS_COLLECTED.labels(table).inc(n)
@@ -148,9 +152,9 @@ class Consumer:
         if self.on_batch:
             self.on_batch(result)
 
-    async def _collect(self, consumer: Any) -> Prepared:
+    async def _collect(self, consumer: Any) -> _Batch:
         """The next batch, decoded and validated as its records arrive."""
-        batch = Prepared()
+        batch = _Batch()
         deadline = time.monotonic() + self.batch_ms / 1000
         while len(batch.records) < self.batch_size and not self._stop.is_set():
             remaining = deadline - time.monotonic()
@@ -161,11 +165,13 @@ class Consumer:
                 max_records=min(_DECODE_CHUNK, self.batch_size - len(batch.records)),
             )
             for tp, msgs in got.items():
-                batch.add(
-                    [RawRecord(tp.topic, tp.partition, m.offset, m.key, m.value) for m in msgs]
-                )
+                if not msgs:
+                    continue
+                batch.add(msgs)  # aiokafka's records as they are: no copy per message
+                batch.offsets[tp] = msgs[-1].offset + 1  # in order within a partition
+                batch.per_topic[tp.topic] += len(msgs)
                 lag = consumer.highwater(tp)
-                if lag is not None and msgs:
+                if lag is not None:
                     CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag - msgs[-1].offset - 1)
             if remaining <= 0:
                 break
@@ -204,13 +210,13 @@ class Consumer:
                     continue
                 writing = asyncio.create_task(self._write(batch))
                 # Fetch and decode the next batch while the database writes this one.
-                following = await self._collect(consumer) if not self._stop.is_set() else Prepared()
+                following = await self._collect(consumer) if not self._stop.is_set() else _Batch()
                 result = await writing
                 writing = None
                 # Offsets go to Kafka while the next batch is written; commits stay in order.
                 if committing is not None:
                     await committing
-                committing = asyncio.create_task(self._settle(consumer, batch.records, result))
+                committing = asyncio.create_task(self._settle(consumer, batch, result))
                 batch = following
                 if self._stop.is_set():
                     break  # a fetched batch not yet written is not committed: it is re-read
