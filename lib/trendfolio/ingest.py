@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import NamedTuple, Protocol
 
 import asyncpg
@@ -211,36 +212,40 @@ _CLOSE = 5  # the position of close_price in a bar row (ticker, trade_date, open
 
 
 def _order_bars(rows: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]], list[object]]:
-    """The batch's bars by (ticker, trade_date), the last one for a key winning, each with
+    """The batch's bars by ticker and date, the last one for a key winning, each with
     ``price_change_percent`` against the previous bar of its ticker in the batch (None for a
     ticker's first bar: the database takes it against its latest stored bar before it); and
     per ticker: its first and last date and number of bars."""
-    latest: dict[tuple[object, object], tuple[object, ...]] = {}
+    by_ticker: dict[object, list[tuple[object, ...]]] = {}
     for row in rows:
-        latest[(row[0], row[1])] = row
+        bars = by_ticker.get(row[0])
+        if bars is None:
+            by_ticker[row[0]] = [row]
+        else:
+            bars.append(row)
     out: list[tuple[object, ...]] = []
+    append = out.append
     tickers: list[object] = []
     firsts: list[object] = []
     lasts: list[object] = []
     counts: list[int] = []
-    ticker: object = None
-    prev = 0.0
-    for key in sorted(latest):
-        row = latest[key]
-        close = row[_CLOSE]
-        if key[0] != ticker:
-            ticker = key[0]
-            out.append((*row, True, None))
-            tickers.append(ticker)
-            firsts.append(key[1])
-            lasts.append(key[1])
-            counts.append(1)
-        else:
+    for ticker, bars in by_ticker.items():
+        if any(a[1] >= b[1] for a, b in pairwise(bars)):  # type: ignore[operator]
+            # out of order or repeated: the last message for a day wins, then by day
+            latest = {bar[1]: bar for bar in bars}
+            bars = [latest[day] for day in sorted(latest)]  # type: ignore[type-var]
+        first = bars[0]
+        append((*first, True, None))
+        prev = first[_CLOSE]
+        for bar in bars[1:]:
+            close = bar[_CLOSE]
             # the same IEEE arithmetic as the SQL it replaces (and as _refresh_changes)
-            out.append((*row, False, 100 * (close / prev - 1)))  # type: ignore[operator]
-            lasts[-1] = key[1]
-            counts[-1] += 1
-        prev = close  # type: ignore[assignment]
+            append((*bar, False, 100 * (close / prev - 1)))  # type: ignore[operator]
+            prev = close
+        tickers.append(ticker)
+        firsts.append(first[1])
+        lasts.append(bars[-1][1])
+        counts.append(len(bars))
     return out, [tickers, firsts, lasts, counts]
 
 
