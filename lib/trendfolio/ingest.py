@@ -125,20 +125,21 @@ class _Rows:
     """Rows per table for one batch; the last message for a key wins, as in the stream."""
 
     def __init__(self) -> None:
-        self.etf: list[tuple[object, ...]] = []
-        self.stock: list[tuple[object, ...]] = []
+        # bar rows: the table's columns, then two slots that upsert_bars fills (_first, _pct)
+        self.etf: list[list[object]] = []
+        self.stock: list[list[object]] = []
         self._fundamentals: dict[tuple[str, object], list[object]] = {}
         self.snapshots: dict[tuple[str, object], EtfHoldings] = {}
 
     def add_etf(self, m: EtfDaily | FastEtfBar) -> None:
-        self.etf.append((m.ticker, m.trade_date, m.open, m.high, m.low, m.close, m.adj_close,
-                         m.volume, m.source))
+        self.etf.append([m.ticker, m.trade_date, m.open, m.high, m.low, m.close, m.adj_close,
+                         m.volume, m.source, None, None])
 
     def add_stock(self, m: StockDaily | FastStockBar) -> None:
         cap = m.market_cap
-        self.stock.append((m.ticker, m.trade_date, m.open, m.high, m.low, m.close, m.adj_close,
+        self.stock.append([m.ticker, m.trade_date, m.open, m.high, m.low, m.close, m.adj_close,
                            m.volume, m.source, m.company_name, m.sector or "Unknown",
-                           m.currency, round(cap) if cap is not None else None))
+                           m.currency, round(cap) if cap is not None else None, None, None])
         if cap is not None:
             self._add_fundamental(m.ticker, m.trade_date, cap, None, m.source)
 
@@ -211,20 +212,20 @@ async def _refresh_changes(conn: asyncpg.Connection, table: str, tickers: list[s
 _CLOSE = 5  # the position of close_price in a bar row (ticker, trade_date, open, high, low, close)
 
 
-def _order_bars(rows: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]], list[object]]:
-    """The batch's bars by ticker and date, the last one for a key winning, each with
-    ``price_change_percent`` against the previous bar of its ticker in the batch (None for a
-    ticker's first bar: the database takes it against its latest stored bar before it); and
-    per ticker: its first and last date and number of bars."""
-    by_ticker: dict[object, list[tuple[object, ...]]] = {}
+def _order_bars(rows: list[list[object]]) -> tuple[list[list[object]], list[object]]:
+    """The batch's bars by ticker and date, the last one for a key winning, each with its two
+    last slots set: whether it is its ticker's first bar in the batch, and then
+    ``price_change_percent`` against the previous bar of its ticker in the batch (for a first
+    bar the database takes it against its latest stored bar before it); and per ticker: its
+    first and last date and number of bars."""
+    by_ticker: dict[object, list[list[object]]] = {}
     for row in rows:
         bars = by_ticker.get(row[0])
         if bars is None:
             by_ticker[row[0]] = [row]
         else:
             bars.append(row)
-    out: list[tuple[object, ...]] = []
-    append = out.append
+    out: list[list[object]] = []
     tickers: list[object] = []
     firsts: list[object] = []
     lasts: list[object] = []
@@ -235,13 +236,15 @@ def _order_bars(rows: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]
             latest = {bar[1]: bar for bar in bars}
             bars = [latest[day] for day in sorted(latest)]  # type: ignore[type-var]
         first = bars[0]
-        append((*first, True, None))
+        first[-2], first[-1] = True, None
         prev = first[_CLOSE]
         for bar in bars[1:]:
             close = bar[_CLOSE]
+            bar[-2] = False
             # the same IEEE arithmetic as the SQL it replaces (and as _refresh_changes)
-            append((*bar, False, 100 * (close / prev - 1)))  # type: ignore[operator]
+            bar[-1] = 100 * (close / prev - 1)  # type: ignore[operator]
             prev = close
+        out += bars
         tickers.append(ticker)
         firsts.append(first[1])
         lasts.append(bars[-1][1])
@@ -249,8 +252,7 @@ def _order_bars(rows: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]
     return out, [tickers, firsts, lasts, counts]
 
 
-async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[tuple[object, ...]]
-                      ) -> int:
+async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[list[object]]) -> int:
     """Upsert daily bars with ``price_change_percent`` computed in the same statement.
 
     The change is taken against the previous bar in the batch (computed here, in key order)
@@ -290,8 +292,7 @@ async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[tupl
     return int(result.split()[-1])
 
 
-async def _stage_bars(conn: asyncpg.Connection, spec: TableSpec,
-                      rows: list[tuple[object, ...]]) -> str:
+async def _stage_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[list[object]]) -> str:
     """COPY ordered bar rows (plus ``_first``, ``_pct``) into this session's staging table."""
     staging = f"_stage_bars_{spec.name}"
     types = await staging_types(conn, spec)
