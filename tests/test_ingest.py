@@ -118,3 +118,42 @@ async def test_changes_stay_right_when_bars_arrive_out_of_order(db_url: str) -> 
     assert got[0] is None
     assert all(abs(g - e) < 1e-6 for g, e in zip(got[1:], expected[1:], strict=True)), got
     await conn.close()
+
+
+async def test_changes_computed_per_batch_equal_the_full_recomputation(db_url: str) -> None:
+    """The batch path (previous bar in the batch, or the stored one) gives exactly the numbers
+    the whole-history SQL refresh gives: same arithmetic, same rounding."""
+    import random
+    from datetime import timedelta
+
+    from trendfolio.ingest import _refresh_changes
+
+    rng = random.Random(7)
+    in_order: list[Message] = []
+    shuffled: list[Message] = []
+    for d in range(60):
+        day = date(2026, 1, 1) + timedelta(days=d)
+        for t in range(24):
+            close = round(rng.uniform(1, 900), rng.choice((2, 4, 6)))
+            bar: Message = (StockDaily(ticker=f"S{t}", trade_date=day, close=close, source="t")
+                            if t % 2 else
+                            EtfDaily(ticker=f"E{t}", trade_date=day, close=close, source="t"))
+            (in_order if t < 12 else shuffled).append(bar)
+    rng.shuffle(shuffled)  # out of order within and across batches; some bars sent twice
+    shuffled += rng.sample(shuffled, 40)
+    bars = [m for pair in zip(in_order, shuffled[:720], strict=True) for m in pair]
+    bars += shuffled[720:]
+    conn = await asyncpg.connect(db_url)
+    try:
+        for i in range(0, len(bars), 97):
+            await write_batch(conn, _records(bars[i : i + 97], start=i))
+        for table in ("collected_01_daily_etf_ohlc", "collected_06_daily_stock_history"):
+            query = f"SELECT ticker, trade_date, price_change_percent FROM {table} ORDER BY 1, 2"
+            batched = await conn.fetch(query)
+            await conn.execute(f"UPDATE {table} SET price_change_percent = NULL")
+            tickers = [r[0] for r in await conn.fetch(f"SELECT DISTINCT ticker FROM {table}")]
+            await _refresh_changes(conn, table, tickers)
+            assert [tuple(r) for r in batched] == [tuple(r) for r in await conn.fetch(query)]
+            assert len(batched) == 12 * 60
+    finally:
+        await conn.close()
