@@ -16,6 +16,12 @@ stopped by PID at the end) and the same generated bars throughout:
    (their type before it, which asyncpg encodes in Python, price by price);
 4. the consumer's decode + write code alone on the same records, without Kafka.
 
+While the Kafka path consumes, the CPU seconds of each process are read from /proc: the
+consumer (this process), PostgreSQL (every process of the server, exited backends included)
+and the broker, and what other programs took meanwhile; they tell a change that saves work
+from a run that merely had the machine to itself (the ratio to the one-row-per-commit writer
+is the figure that suffers most from a busy machine: its waits are all latency).
+
 A warm-up of ``--warmup`` messages goes through the broker first, unmeasured: a broker in
 service has long since JIT-compiled its fetch path, and a fresh JVM spends over a CPU-second
 doing so on the two cores the consumer and PostgreSQL share.
@@ -150,11 +156,17 @@ def cpu_snapshot(pids: Pids) -> dict[str, float]:
     t = os.times()
     pg = _proc_cpu(pids.postgres, children=True) + sum(
         _proc_cpu(c) for c in _children_of(pids.postgres))
-    return {"consumer": t.user + t.system, "postgres": pg, "broker": _proc_cpu(pids.broker)}
+    # the whole machine's busy time (every core), to tell what other programs took meanwhile
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    machine = (sum(int(x) for x in busy[:8]) - int(busy[3]) - int(busy[4])) / _TICK
+    return {"consumer": t.user + t.system, "postgres": pg, "broker": _proc_cpu(pids.broker),
+            "machine": machine}
 
 
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {k: round(after[k] - before[k], 2) for k in before}
+    d = {k: round(after[k] - before[k], 2) for k in before}
+    d["others"] = round(d.pop("machine") - d["consumer"] - d["postgres"] - d["broker"], 2)
+    return d
 
 
 # --------------------------------------------------------------------------- the data
@@ -397,7 +409,10 @@ def report(args: argparse.Namespace, kp: KafkaPath, single: dict[str, Any],
         "",
         f"CPU seconds while consuming (per {kp.messages:,} rows): consumer (Python) "
         f"{kp.cpu_s['consumer']:.2f}, PostgreSQL {kp.cpu_s['postgres']:.2f}, broker "
-        f"{kp.cpu_s['broker']:.2f}; load average (1 min) before the run {args.load_before:.2f}.",
+        f"{kp.cpu_s['broker']:.2f}; other programs on the machine meanwhile "
+        f"{kp.cpu_s['others']:.2f} (of {(os.cpu_count() or 1) * kp.consume_s:.2f} core-seconds); "
+        f"load average (1 min) "
+        f"before the run {args.load_before:.2f}.",
         "",
         "| ratio | value | target | met |",
         "| --- | ---: | ---: | :---: |",
