@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import sys
@@ -27,6 +28,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+import psutil
 
 from trendfolio.calendar import is_last_session_of_month, sessions_between
 from trendfolio.config import load_settings
@@ -105,6 +107,26 @@ async def load(url: str, rows: dict[str, list[tuple[Any, ...]]]) -> None:
         await conn.close()
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its children: the Spark JVM and its
+    Python workers (PostgreSQL's own work on the writes is not counted).
+    """
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def load_average() -> float:
+    """The 1-minute load average: the benchmark shares the machine's 2 cores."""
+    return round(os.getloadavg()[0], 2)
+
+
 def stage_functions() -> list[tuple[str, Callable[..., Any], Callable[..., Any]]]:
     from trendfolio_jobs.allocation import run_allocation, run_allocation_range
     from trendfolio_jobs.etf_analytics import (
@@ -155,18 +177,22 @@ def run_scale(server: PgServer, scale: float, args: argparse.Namespace, home: Pa
     get_spark(settings)
     result: dict[str, Any] = {
         "scale": scale, "stocks": n_stocks, "sessions": len(sessions),
-        "bars": len(rows["etf"]) + len(rows["stock"]), "load_s": round(load_s, 1), "stages": {},
+        "bars": len(rows["etf"]) + len(rows["stock"]), "load_s": round(load_s, 1),
+        "load_1m_at_start": load_average(), "stages": {},
     }
-    total = 0.0
+    total = cpu_total = 0.0
     for label, ranged, _ in stage_functions():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         out = ranged(ctx, sessions)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         total += seconds
-        result["stages"][label] = {"range_s": round(seconds, 2), "rows": out.rows}
-        print(f"  scale {scale}: stage {label}: {seconds:.1f} s, {out.rows} rows",
-              file=sys.stderr, flush=True)
+        cpu_total += cpu
+        result["stages"][label] = {"range_s": round(seconds, 2), "cpu_s": round(cpu, 1),
+                                   "load_1m": load_average(), "rows": out.rows}
+        print(f"  scale {scale}: stage {label}: {seconds:.1f} s, {cpu:.1f} CPU-s, {out.rows} rows"
+              f" (load {load_average()})", file=sys.stderr, flush=True)
     result["all_sessions_s"] = round(total, 1)
+    result["all_sessions_cpu_s"] = round(cpu_total, 1)
     if sample:
         # the per-session loop on evenly spread sessions, extrapolated to every session
         picks = [sessions[i] for i in np.linspace(0, len(sessions) - 1, args.sample).astype(int)]
@@ -224,15 +250,15 @@ def main() -> int:
     out.write_text(json.dumps({"stocks": args.stocks, "years": args.years, "runs": results},
                               indent=1))
     base = next((r for r in results if "all_sessions_s" in r and r["scale"] == 1), None)
-    print("| scale | stocks | sessions | bars | all analytics, all sessions | vs 1x |")
-    print("|---|---|---|---|---|---|")
+    print("| scale | stocks | sessions | bars | all analytics, all sessions | CPU-s | vs 1x |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         if "error" in r:
-            print(f"| {r['scale']:g}x | - | - | - | failed: {r['error'][:80]} | - |")
+            print(f"| {r['scale']:g}x | - | - | - | failed: {r['error'][:80]} | - | - |")
             continue
         growth = r["all_sessions_s"] / base["all_sessions_s"] if base else float("nan")
         print(f"| {r['scale']:g}x | {r['stocks']} | {r['sessions']} | {r['bars']} | "
-              f"{r['all_sessions_s']:.1f} s | {growth:.2f}x |")
+              f"{r['all_sessions_s']:.1f} s | {r['all_sessions_cpu_s']:.0f} | {growth:.2f}x |")
     if base and "speedup_vs_loop" in base:
         print(f"\none job per stage: {base['all_sessions_s']:.1f} s; the one-date job per session "
               f"(measured on {len(base['loop_sample_sessions'])} sessions, extrapolated to "

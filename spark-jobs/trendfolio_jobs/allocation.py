@@ -27,8 +27,16 @@ from trendfolio.db.writes import TableSpec
 from trendfolio.errors import TrendfolioError, UsageError
 from trendfolio.holdings import SELECTED_BY_MCAP, TOP_BY_WEIGHT
 from trendfolio.pipeline import PERIODS, StageContext, StageResult
-from trendfolio_jobs.io import read_table, write_dates
-from trendfolio_jobs.prices import as_of_frame, lookback_start, mcap, price, r_p, sessions_frame
+from trendfolio_jobs.io import read_table, rows_of, write_dates
+from trendfolio_jobs.prices import (
+    as_of_frame,
+    lookback_start,
+    mcap,
+    price,
+    r_p,
+    rows_read_by,
+    sessions_frame,
+)
 from trendfolio_jobs.session import get_spark
 from trendfolio_jobs.trending import TRENDING_TABLE
 
@@ -142,6 +150,17 @@ def top_by_weight(snapshot: DataFrame, n: int = TOP_BY_WEIGHT) -> DataFrame:
     return snapshot.withColumn("_n", F.row_number().over(order)).where(F.col("_n") <= n).drop("_n")
 
 
+def snapshot_tops(holdings: DataFrame, etfs: DataFrame, n: int = TOP_BY_WEIGHT) -> DataFrame:
+    """``top_by_weight(holdings_snapshot(holdings, etfs), n)``, with each snapshot ranked once
+    instead of once per as-of date that reads it (same order: weight, then ticker).
+    """
+    order = Window.partitionBy("etf_ticker", "as_of_date").orderBy(
+        F.col("holding_percent").cast("double").desc(), "holding_ticker"
+    )
+    ranked = holdings.withColumn("_n", F.row_number().over(order)).where(F.col("_n") <= n)
+    return top_by_weight(holdings_snapshot(ranked.drop("_n"), etfs), n)
+
+
 def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP) -> DataFrame:
     """Of each ETF's top holdings, the ``n`` largest by mcap(·, D) (ties: ticker); no market cap,
     no place.
@@ -162,24 +181,42 @@ def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP
     )
 
 
+_OUTCOME_COLUMNS = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
+
+
 def pick_each(groups: pd.DataFrame, trend_period: int) -> pd.DataFrame:
     """:func:`pick_per_etf` for every (date, period) in ``groups``, independently."""
+    by_group: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for rec in groups.to_dict("records"):  # one records pass for the whole batch
+        by_group.setdefault((rec["as_of_date"], rec["period"]), []).append(rec)
     picked = [
-        pick_per_etf(group, trend_period)
-        for _, group in groups.groupby(["as_of_date", "period"], sort=True)
+        row for key in sorted(by_group) for row in _pick_records(by_group[key], trend_period)
     ]
-    columns = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
-    if not picked:
-        return pd.DataFrame(columns=columns, dtype=object)
-    return pd.concat(picked, ignore_index=True)
+    return _outcome_frame(picked)
 
 
 def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
     """The greedy pick of one (date, period): each ETF in order takes its best holding not yet
     taken (highest r, then larger mcap, then ticker), dropped when r ≤ 0.
     """
+    return _outcome_frame(_pick_records(group.to_dict("records"), trend_period))
+
+
+def _outcome_frame(out: list[dict[str, Any]]) -> pd.DataFrame:
+    if not out:
+        return pd.DataFrame(columns=_OUTCOME_COLUMNS, dtype=object)
+    # object columns: Arrow then converts None (not a pandas-3 string or float NaN) to null
+    return pd.DataFrame(
+        [{**dict.fromkeys(_OUTCOME_COLUMNS), **row} for row in out],
+        columns=_OUTCOME_COLUMNS,
+        dtype=object,
+    )
+
+
+def _pick_records(records: list[dict[str, Any]], trend_period: int) -> list[dict[str, Any]]:
+    """:func:`pick_per_etf` on the rows of one (date, period) as records."""
     by_etf: dict[int, list[dict[str, Any]]] = {}
-    for rec in group.to_dict("records"):  # plain Python: thousands of tiny groups per job
+    for rec in records:  # plain Python: thousands of tiny groups per job
         by_etf.setdefault(int(rec["etf_order"]), []).append(rec)
     taken: set[str] = set()
     out: list[dict[str, Any]] = []
@@ -218,11 +255,7 @@ def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
             out.append({**etf, **pick, "status": PICKED, "allocation_reason": reason})
         else:
             out.append({**etf, **pick, "status": DROPPED, "note": "best pick returned ≤ 0"})
-    columns = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
-    # object columns: Arrow then converts None (not a pandas-3 string or float NaN) to null
-    return pd.DataFrame(
-        [{**dict.fromkeys(columns), **row} for row in out], columns=columns, dtype=object
-    )
+    return out
 
 
 def _float(value: Any) -> float | None:
@@ -331,8 +364,10 @@ def allocation_frames(
     period_frame = spark.createDataFrame([(p,) for p in periods], "period int")
     etfs = trending_order(trend, trend_period)
     # both feed several branches of the plan: computed once instead of once per branch
-    top = top_by_weight(holdings_snapshot(holdings, etfs)).localCheckpoint()
-    prices = price(stocks, sessions).localCheckpoint()
+    top = snapshot_tops(holdings, etfs).localCheckpoint()
+    # only the top holdings' own spans of sessions: r_P looks back max(P)
+    wanted = top.select(F.col("holding_ticker").alias("ticker"), "as_of_date")
+    prices = rows_read_by(price(stocks, sessions), wanted, sessions, max(periods)).localCheckpoint()
     at_d = prices.join(F.broadcast(as_of), F.col("session") == F.col("as_of_date"))
     quotes = (
         top.groupBy(F.col("holding_ticker").alias("ticker"), "as_of_date")
@@ -452,16 +487,23 @@ def run_allocation(ctx: StageContext, as_of: date) -> StageResult:
     return run_allocation_range(ctx, [as_of])
 
 
-def _trend_rows(ctx: StageContext, dates: Sequence[date]) -> list[Any]:
+_TREND_COLUMNS = ("etf_ticker", "as_of_date", "period", "return_pct", "is_trending")
+
+
+def _trend(ctx: StageContext, dates: Sequence[date]) -> tuple[list[dict[str, Any]], DataFrame]:
+    """analytics_03's rows of ``dates``: read once, kept in Spark for the job and collected
+    through Arrow for the checks and the log.
+    """
     spark = get_spark(ctx.settings)
-    rows = (
+    frame = (
         read_table(spark, ctx.database_url, TRENDING_TABLE.name)
         .where(F.col("as_of_date").between(dates[0], dates[-1]))
-        .select("etf_ticker", "as_of_date", "period", "return_pct", "is_trending")
-        .collect()
+        .select(*_TREND_COLUMNS)
+        .join(F.broadcast(as_of_frame(spark, dates)), "as_of_date")
+        .select(*_TREND_COLUMNS)
+        .localCheckpoint()
     )
-    wanted = set(dates)
-    rows = [r for r in rows if r["as_of_date"] in wanted]
+    rows = [dict(zip(_TREND_COLUMNS, r, strict=True)) for r in rows_of(frame, _TREND_COLUMNS)]
     have = {r["as_of_date"] for r in rows if r["period"] == ctx.settings.trend_period}
     missing = [d for d in dates if d not in have]
     if missing:
@@ -470,7 +512,7 @@ def _trend_rows(ctx: StageContext, dates: Sequence[date]) -> list[Any]:
             f"stage 5 for {shown}: analytics_03 has no {ctx.settings.trend_period}d rows for "
             "that date; run stage 3 (trending) first"
         )
-    return rows
+    return rows, frame
 
 
 def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
@@ -484,7 +526,7 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
     spark = get_spark(settings)
     url = ctx.database_url
     span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
-    trend_rows = _trend_rows(ctx, dates)
+    trend_rows, trend = _trend(ctx, dates)
     trending_by_day: dict[date, list[str]] = {}
     for r in sorted(trend_rows, key=lambda r: (-(r["return_pct"] or 0), r["etf_ticker"])):
         if r["period"] == trend_period and r["is_trending"]:
@@ -510,16 +552,13 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
                 .where(F.col("trade_date").between(dates[0], dates[-1]))
                 .select("currency", F.col("trade_date").alias("as_of_date"), "usd_per_unit")
             )
-            trend = spark.createDataFrame(
-                trend_rows,
-                "etf_ticker string, as_of_date date, period int, return_pct double, "
-                "is_trending boolean",
-            )
             frames = allocation_frames(
                 trend, holdings, stocks, fundamentals, dates, PERIODS, trend_period,
                 settings.weighting, settings.max_weight, fx,
             )
-            outcomes = frames.outcomes.collect()
+            columns = frames.outcomes.columns
+            outcomes = [dict(zip(columns, r, strict=True))
+                        for r in rows_of(frames.outcomes, columns)]
             left_out = frames.left_out.collect()
         finally:
             holdings.unpersist()

@@ -28,8 +28,7 @@ from trendfolio_jobs.allocation import (
     FX_RATES,
     HOLDINGS,
     STOCK_PRICES,
-    holdings_snapshot,
-    top_by_weight,
+    snapshot_tops,
 )
 from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import (
@@ -41,6 +40,7 @@ from trendfolio_jobs.prices import (
     mcap,
     price,
     r_p,
+    rows_read_by,
     sessions_frame,
 )
 from trendfolio_jobs.session import get_spark
@@ -152,8 +152,10 @@ def top_holdings_analytics(
     pairs = as_of.crossJoin(F.broadcast(etfs.select("etf_ticker")))
     if "holding_name" not in holdings.columns:
         holdings = holdings.withColumn("holding_name", F.lit(None).cast("string"))
-    top = top_by_weight(holdings_snapshot(holdings, pairs)).localCheckpoint()
-    prices = price(stocks, sessions).localCheckpoint()
+    top = snapshot_tops(holdings, pairs).localCheckpoint()
+    # only the holdings' own spans of sessions: r_P and the daily stats look back max(P)
+    wanted = top.select(F.col("holding_ticker").alias("ticker"), "as_of_date")
+    prices = rows_read_by(price(stocks, sessions), wanted, sessions, max(periods)).localCheckpoint()
     at_d = prices.join(F.broadcast(as_of), F.col("session") == F.col("as_of_date"))
     quotes = (
         top.groupBy(F.col("holding_ticker").alias("ticker"), "as_of_date")

@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import asyncpg
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
-from trendfolio.db.writes import TableSpec, upsert
+from trendfolio.db.writes import TableSpec, copies_as_is, upsert
 from trendfolio.errors import UsageError
 
 T = TypeVar("T")
@@ -53,8 +54,20 @@ def read_table(spark: SparkSession, database_url: str, table: str) -> DataFrame:
 
 
 def rows_of(df: DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Collect ``df`` to the driver as tuples in ``columns`` order."""
-    return [tuple(row[c] for c in columns) for row in df.select(*columns).collect()]
+    """Collect ``df`` to the driver as tuples in ``columns`` order.
+
+    Through Arrow, column by column: far cheaper than a ``Row`` object per row. Timestamps come
+    back naive (UTC), as ``collect`` gives them with the session's UTC time zone.
+    """
+    table = df.select(*columns).toArrow()
+    values = [_pylist(table.column(i)) for i in range(table.num_columns)]
+    return list(zip(*values, strict=True)) if values else [() for _ in range(table.num_rows)]
+
+
+def _pylist(column: pa.ChunkedArray) -> list[Any]:
+    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+        column = column.cast(pa.timestamp(column.type.unit))
+    return column.to_pylist()
 
 
 def in_transaction(database_url: str, body: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
@@ -82,12 +95,27 @@ async def replace_dates(
     rows: Sequence[Sequence[Any]],
 ) -> int:
     """Make ``rows`` the whole content of ``spec`` for ``dates``: one DELETE of those dates, then
-    COPY + upsert in batches of ``BATCH_ROWS`` (run inside a transaction).
+    COPY + upsert in batches of ``BATCH_ROWS`` (run inside a transaction); when no key conflicts,
+    one COPY straight into the table, which gives the same rows.
     """
     # identifiers come from the fixed table specs; values are bound parameters
     await conn.execute(
         f'DELETE FROM "{spec.name}" WHERE "{date_column}" = ANY($1::date[])', list(dates)
     )
+    if not rows:
+        return 0
+    if await copies_as_is(conn, spec):
+        try:
+            # Those dates are empty now, so unless a key repeats or a row lies outside them the
+            # upsert would only insert: COPY straight into the table does the same, without the
+            # staging table, the sort and the conflict checks.
+            async with conn.transaction():  # a savepoint: a key conflict undoes only the COPY
+                await conn.copy_records_to_table(
+                    spec.name, records=rows, columns=list(spec.columns)
+                )
+            return len(rows)
+        except asyncpg.UniqueViolationError:
+            pass
     written = 0
     for start in range(0, len(rows), BATCH_ROWS):
         written += await upsert(conn, spec, rows[start : start + BATCH_ROWS])

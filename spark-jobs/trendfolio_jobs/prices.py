@@ -79,6 +79,34 @@ def price(bars: DataFrame, sessions: DataFrame) -> DataFrame:
     )
 
 
+def rows_read_by(
+    prices: DataFrame, wanted: DataFrame, sessions: DataFrame, lookback: int
+) -> DataFrame:
+    """The rows of ``prices`` that a window of ``lookback`` sessions before and up to a wanted
+    (``ticker``, ``as_of_date``) can read: each ticker's runs of wanted dates, widened by
+    ``lookback`` sessions back. Rules over these rows give the wanted keys exactly what they give
+    over all of ``prices``, from far fewer rows.
+    """
+    by_ticker = Window.partitionBy("ticker").orderBy("idx")
+    # a run ends where the next wanted date's window starts after the previous one's end
+    starts_run = F.coalesce(F.col("idx") - F.lag("idx").over(by_ticker) > lookback + 1, F.lit(True))
+    spans = (
+        wanted.select("ticker", "as_of_date")
+        .distinct()
+        .join(F.broadcast(sessions.select(F.col("session").alias("as_of_date"),
+                                          F.col("session_idx").alias("idx"))), "as_of_date")
+        .withColumn("run", F.sum(starts_run.cast("int")).over(
+            by_ticker.rowsBetween(Window.unboundedPreceding, Window.currentRow)))
+        .groupBy("ticker", "run")
+        .agg((F.min("idx") - lookback).alias("lo"), F.max("idx").alias("hi"))
+        .select(F.col("ticker").alias("_t"), "lo", "hi")
+    )
+    inside = (F.col("ticker") == F.col("_t")) & F.col("session_idx").between(
+        F.col("lo"), F.col("hi")
+    )
+    return prices.join(F.broadcast(spans), inside).drop("_t", "lo", "hi")
+
+
 def adjusted_basis(now_adj: str, then_adj: str) -> Column:
     """Whether a ratio of two prices uses adjusted closes: only when both ends have one."""
     return F.col(now_adj).isNotNull() & F.col(then_adj).isNotNull()

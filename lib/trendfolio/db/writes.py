@@ -30,6 +30,7 @@ def _q(name: str) -> str:
 
 
 _TYPES: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+_RAW_TYPES: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
 
 
 async def staging_types(conn: asyncpg.Connection, spec: TableSpec) -> dict[str, str]:
@@ -49,11 +50,20 @@ async def staging_types(conn: asyncpg.Connection, spec: TableSpec) -> dict[str, 
         missing = [c for c in spec.columns if c not in found]
         if missing:
             raise ValueError(f"{spec.name} has no columns {missing}")
+        _RAW_TYPES[cache_key] = {c: found[c] for c in spec.columns}
         _TYPES[cache_key] = {
             c: "double precision" if found[c].startswith("numeric") else found[c]
             for c in spec.columns
         }
     return _TYPES[cache_key]
+
+
+async def copies_as_is(conn: asyncpg.Connection, spec: TableSpec) -> bool:
+    """Whether ``spec``'s columns are staged with the target's own types (no ``numeric``), so a
+    COPY straight into the target stores exactly what staging + INSERT would.
+    """
+    types = await _staging_types(conn, spec)
+    return _RAW_TYPES[(spec.name, spec.columns)] == types
 
 
 async def stage(conn: asyncpg.Connection, spec: TableSpec, rows: Sequence[Sequence[Any]]) -> str:
