@@ -62,7 +62,7 @@ async def copies_as_is(conn: asyncpg.Connection, spec: TableSpec) -> bool:
     """Whether ``spec``'s columns are staged with the target's own types (no ``numeric``), so a
     COPY straight into the target stores exactly what staging + INSERT would.
     """
-    types = await _staging_types(conn, spec)
+    types = await staging_types(conn, spec)
     return _RAW_TYPES[(spec.name, spec.columns)] == types
 
 
