@@ -174,7 +174,7 @@ def run_scale(server: PgServer, scale: float, args: argparse.Namespace, home: Pa
     load_s = time.perf_counter() - started
     settings = load_settings(home=str(home))
     ctx = StageContext(settings, universe, url, "bench")
-    get_spark(settings)
+    get_spark(settings, len(sessions))
     result: dict[str, Any] = {
         "scale": scale, "stocks": n_stocks, "sessions": len(sessions),
         "bars": len(rows["etf"]) + len(rows["stock"]), "load_s": round(load_s, 1),

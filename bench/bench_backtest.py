@@ -193,7 +193,7 @@ def main() -> int:
         load_s = time.perf_counter() - t0
         settings = load_settings(home=str(REPO / ".trendfolio"))
         ctx = StageContext(settings, universe, url, "bench")
-        get_spark(settings)  # the JVM is up before the clock starts, as in a pod's job
+        get_spark(settings, len(sessions))  # JVM up before the clock, as in a pod
 
         t0 = time.perf_counter()
         result = run_backtest(ctx, sessions[0], sessions[-1], 10.0, 1)

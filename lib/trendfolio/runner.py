@@ -273,7 +273,7 @@ class Runner:
         if any(s.kind == "spark" for s in stages):
             from trendfolio_jobs.session import start_in_background
 
-            start_in_background(self.settings)
+            start_in_background(self.settings, len(days))
         for stage in stages:
             if stage.kind == "spark" and stage.range_target is not None:
                 results[stage.name] = await self.run_range(stage, days)

@@ -494,7 +494,7 @@ def _trend(ctx: StageContext, dates: Sequence[date]) -> tuple[list[dict[str, Any
     """analytics_03's rows of ``dates``: read once, kept in Spark for the job and collected
     through Arrow for the checks and the log.
     """
-    spark = get_spark(ctx.settings)
+    spark = get_spark(ctx.settings, len(dates))
     frame = (
         read_table(spark, ctx.database_url, TRENDING_TABLE.name)
         .where(F.col("as_of_date").between(dates[0], dates[-1]))
@@ -523,7 +523,7 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
     _check_weighting(ctx)
     settings = ctx.settings
     trend_period = settings.trend_period
-    spark = get_spark(settings)
+    spark = get_spark(settings, len(dates))
     url = ctx.database_url
     span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
     trend_rows, trend = _trend(ctx, dates)

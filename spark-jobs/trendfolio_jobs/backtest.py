@@ -305,7 +305,7 @@ def run_backtest(
     sessions = sessions_between(start, end)
     n = len(sessions)
     plan = schedules(sessions, lag)
-    spark = get_spark(ctx.settings)
+    spark = get_spark(ctx.settings, n)
     url = ctx.database_url
     benchmark = ctx.universe.reference
 

@@ -275,7 +275,7 @@ def run_top_holdings(ctx: StageContext, as_of: date) -> StageResult:
 def run_top_holdings_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
     """Stage 7 for every session of ``dates`` in one Spark job (idempotent)."""
     dates = sorted({require_session(d) for d in dates})
-    spark = get_spark(ctx.settings)
+    spark = get_spark(ctx.settings, len(dates))
     url = ctx.database_url
     holdings = read_table(spark, url, HOLDINGS).where(
         F.col("etf_ticker").isin(ctx.universe.tickers)
@@ -311,7 +311,7 @@ def run_monthly_returns(ctx: StageContext, as_of: date) -> StageResult:
 def run_monthly_returns_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
     """Stage 8 for every session of ``dates`` in one Spark job (idempotent)."""
     dates = sorted({require_session(d) for d in dates})
-    spark = get_spark(ctx.settings)
+    spark = get_spark(ctx.settings, len(dates))
     first = previous_session_n(min(g[2] for g in month_grid(dates[:1])), MAX_STALE_SESSIONS)
     bars = price_bars(
         read_table(spark, ctx.database_url, ETF_PRICES).where(

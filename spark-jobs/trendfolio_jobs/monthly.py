@@ -125,7 +125,7 @@ def run_monthly_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
     if not ends:
         log.info("stage 6: no last session of a month among %s..%s", min(dates), max(dates))
         return StageResult(skipped=True, details={"reason": "not the last session of a month"})
-    spark = get_spark(ctx.settings)
+    spark = get_spark(ctx.settings, len(dates))
     url = ctx.database_url
     alloc = (
         read_table(spark, url, ALLOCATION_TABLE.name)

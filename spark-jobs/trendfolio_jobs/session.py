@@ -30,10 +30,15 @@ appender.stderr.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 logger.hadoop.name = org.apache.hadoop.util.NativeCodeLoader
 logger.hadoop.level = error
 """
-# Full tiered compilation: C1-only code ran the backfill's windows and joins twice as slowly.
 _JVM_OPTIONS = ("-Duser.timezone=UTC",)
-# local mode: the driver is the executor, so its heap holds every task's buffers
-LOCAL_DRIVER_MEMORY = "4g"
+# A job over this many sessions or more is a long one (a backfill of a year and up).
+LONG_JOB_SESSIONS = 250
+# Short jobs (a daily run): C1 only, since compiling quickly beats compiling well, and the
+# default 1 GiB heap. Long jobs: full tiered compilation (C1-only code ran a ten-year
+# backfill's windows and joins twice as slowly) and a 4 GiB heap (in local mode the driver is
+# the executor, so its heap holds every task's buffers).
+SHORT_JOB_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
+LONG_JOB_DRIVER_MEMORY = "4g"
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -44,25 +49,28 @@ warnings.filterwarnings(
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
-def get_spark(settings: Settings) -> SparkSession:
-    """The process's Spark session, created on first use with ``settings``."""
+def get_spark(settings: Settings, sessions: int = 1) -> SparkSession:
+    """The process's Spark session, created on first use with ``settings`` and sized for jobs
+    over ``sessions`` sessions (a session already running is returned as it is)."""
     global _session
     with _lock:
         if _session is None or getattr(_session.sparkContext, "_jsc", None) is None:
-            _session = _build(settings)
+            _session = _build(settings, sessions)
         return _session
 
 
-def start_in_background(settings: Settings) -> threading.Thread:
+def start_in_background(settings: Settings, sessions: int = 1) -> threading.Thread:
     """Start and warm up the session in a daemon thread while other (I/O-bound) stages run."""
-    thread = threading.Thread(target=_start_warm, args=(settings,), name="spark-start", daemon=True)
+    thread = threading.Thread(
+        target=_start_warm, args=(settings, sessions), name="spark-start", daemon=True
+    )
     thread.start()
     return thread
 
 
-def _start_warm(settings: Settings) -> None:
+def _start_warm(settings: Settings, sessions: int) -> None:
     try:
-        warm_up(get_spark(settings))
+        warm_up(get_spark(settings, sessions))
     except Exception:  # a failed warm-up only costs time: the stage itself will report
         log.warning("Spark warm-up failed", exc_info=True)
 
@@ -115,11 +123,16 @@ def _cached_jars(ivy: Path) -> list[Path]:
     return sorted(jars.glob("*.jar"))
 
 
-def spark_conf(settings: Settings) -> dict[str, str]:
-    """Every Spark setting the session is built with."""
+def spark_conf(settings: Settings, sessions: int = 1) -> dict[str, str]:
+    """Every Spark setting the session is built with, for jobs over ``sessions`` sessions."""
     home = settings.home.resolve()
     master = settings.spark_master or LOCAL_MASTER
-    java_options = [*_JVM_OPTIONS, f"-Dlog4j2.configurationFile=file:{_log4j2_file(home)}"]
+    long_job = sessions >= LONG_JOB_SESSIONS
+    java_options = [
+        *(() if long_job else SHORT_JOB_JVM_OPTIONS),
+        *_JVM_OPTIONS,
+        f"-Dlog4j2.configurationFile=file:{_log4j2_file(home)}",
+    ]
     conf = {
         "spark.master": master,
         "spark.app.name": "trendfolio",
@@ -144,12 +157,13 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # A cluster's executors must reach the driver, so only local mode is pinned to loopback.
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
-        conf["spark.driver.memory"] = LOCAL_DRIVER_MEMORY
+        if long_job:
+            conf["spark.driver.memory"] = LONG_JOB_DRIVER_MEMORY
     return conf
 
 
-def _build(settings: Settings) -> SparkSession:
-    conf = spark_conf(settings)
+def _build(settings: Settings, sessions: int) -> SparkSession:
+    conf = spark_conf(settings, sessions)
     if _is_local(conf["spark.master"]):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers must be this interpreter (the venv), not whatever "python3" is on PATH.

@@ -128,7 +128,7 @@ def run_trending_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
     periods = trend_periods(settings)
     tickers = ctx.universe.tickers
     first = lookback_start(dates[0], max(periods))
-    spark = get_spark(settings)
+    spark = get_spark(settings, len(dates))
     bars = price_bars(
         read_table(spark, ctx.database_url, ETF_PRICES).where(
             F.col("ticker").isin(tickers) & F.col("trade_date").between(first, dates[-1])
