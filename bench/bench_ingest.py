@@ -64,6 +64,7 @@ from tests.support.databases import create_database  # noqa: E402
 from tests.support.devservices import load_devservices  # noqa: E402
 
 from trendfolio.bus import KafkaBus, ensure_topics, skip_to_end  # noqa: E402
+from trendfolio.config import Settings  # noqa: E402
 from trendfolio.db.server import PgServer  # noqa: E402
 from trendfolio.ingest import BatchResult, RawRecord, write_batch  # noqa: E402
 from trendfolio.messages import (  # noqa: E402
@@ -236,7 +237,7 @@ class KafkaPath:
 
 async def bench_kafka_path(
     pg: PgServer, bootstrap: str, pids: Pids, messages: list[Message], batch_size: int,
-    batch_ms: int
+    batch_ms: int, writers: int
 ) -> KafkaPath:
     """Publish ``messages``, then time a new consumer group reading exactly those."""
     url = await create_database(pg, "bench", migrated=True)
@@ -263,7 +264,8 @@ async def bench_kafka_path(
         if seen.rows >= len(messages):
             done.set()
 
-    consumer = Consumer(bootstrap, url, group, batch_size, batch_ms, on_batch=on_batch)
+    consumer = Consumer(bootstrap, url, group, batch_size, batch_ms, on_batch=on_batch,
+                        writers=writers)
     cpu_before = cpu_snapshot(pids)
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run())
@@ -386,7 +388,8 @@ def report(args: argparse.Namespace, kp: KafkaPath, single: dict[str, Any],
     lines = [
         f"Ingest of {kp.messages:,} bar messages (half ETF, half stock; distinct natural keys) "
         f"on {m['cores']} cores ({m['cpu']}), PostgreSQL {versions['postgres']}, "
-        f"Kafka {versions['kafka']}; consumer batch {args.batch_size} / {args.batch_ms} ms.",
+        f"Kafka {versions['kafka']}; consumer batch {args.batch_size} / {args.batch_ms} ms, "
+        f"{args.writers} writers ({kp.batches} batches written).",
         "",
         "| path | rows | seconds | rows/s |",
         "| --- | ---: | ---: | ---: |",
@@ -446,9 +449,10 @@ async def amain(args: argparse.Namespace) -> int:
                 # same two cores the consumer and PostgreSQL need. Warm it up, unmeasured.
                 say(f"warm-up: {args.warmup} messages through the same broker (not measured)")
                 warm = make_messages(args.warmup, args.tickers, args.seed + 1)
-                await bench_kafka_path(pg, bootstrap, pids, warm, args.batch_size, args.batch_ms)
+                await bench_kafka_path(pg, bootstrap, pids, warm, args.batch_size, args.batch_ms,
+                                       args.writers)
             kp = await bench_kafka_path(pg, bootstrap, pids, messages, args.batch_size,
-                                        args.batch_ms)
+                                        args.batch_ms, args.writers)
             say(f"Kafka path: {kp.rows_per_s:,.0f} rows/s, CPU seconds {kp.cpu_s}")
             say(f"one row per commit: {args.single} rows")
             single = await bench_one_row_per_commit(pg, messages[: args.single])
@@ -470,7 +474,8 @@ async def amain(args: argparse.Namespace) -> int:
         "parameters": {"messages": args.messages, "tickers": args.tickers,
                        "single_sample": args.single, "warmup": args.warmup,
                        "batch_size": args.batch_size,
-                       "batch_ms": args.batch_ms, "seed": args.seed},
+                       "batch_ms": args.batch_ms, "writers": args.writers,
+                       "seed": args.seed},
         "kafka_path": {**asdict(kp), "rows_per_s": kp.rows_per_s,
                        "steady_rows_per_s": kp.steady_rows_per_s,
                        "end_to_end_rows_per_s": kp.end_to_end_rows_per_s},
@@ -500,6 +505,8 @@ def main() -> int:
     p.add_argument("--single", type=int, default=5_000, help="rows for one-row-per-commit")
     p.add_argument("--batch-size", type=int, default=5000)
     p.add_argument("--batch-ms", type=int, default=500)
+    p.add_argument("--writers", type=int, default=Settings.model_fields["consumer_writers"].default,
+                   help="the consumer's PostgreSQL writers (default: the setting's default)")
     p.add_argument("--seed", type=int, default=20260820)
     return asyncio.run(amain(p.parse_args()))
 

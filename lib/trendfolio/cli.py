@@ -290,6 +290,7 @@ async def _cmd_consume(settings: Settings, metrics_port: int, metrics_addr: str)
         settings.consumer_batch_size,
         settings.consumer_batch_ms,
         instance_id=settings.kafka_instance_id,
+        writers=settings.consumer_writers,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

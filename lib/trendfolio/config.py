@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     weighting: Weighting = "score"
     consumer_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     consumer_batch_ms: int = Field(default=500, ge=1, le=60_000)
+    # PostgreSQL connections writing at once, each for its own partition numbers
+    consumer_writers: int = Field(default=3, ge=1, le=32)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Prometheus Pushgateway (host:port or URL) that each stage pushes its metrics to at its end.
     pushgateway_url: str | None = None

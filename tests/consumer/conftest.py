@@ -341,6 +341,7 @@ class Consumers:
         batch_size: int = 5000,
         batch_ms: int = 500,
         instance_id: str | None = None,
+        writers: int | None = None,
     ) -> ConsumerProcess:
         """Start one more ``trendfolio consume``; the first start begins at the topics' end.
 
@@ -362,6 +363,8 @@ class Consumers:
         )
         if instance_id is not None:
             env["TRENDFOLIO_KAFKA_INSTANCE_ID"] = instance_id
+        if writers is not None:
+            env["TRENDFOLIO_CONSUMER_WRITERS"] = str(writers)
         log = self.workdir / f"consumer-{len(self.started)}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(

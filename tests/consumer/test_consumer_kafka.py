@@ -271,3 +271,29 @@ async def test_consumers_joining_mid_ingest_take_a_share_and_nothing_stalls(
             f"a consumer did not stop within 30 s of SIGTERM ({commits(proc)}):\n"
             f"{proc.log_tail()}"
         )
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+async def test_writers_share_the_partitions_and_keep_every_price_change_right(
+    kafka: Broker, consumers: Consumers, db_url: str, writers: int
+) -> None:
+    """Small batches, so each ticker's bars span many batches of its writer: the change of a
+    batch's first bar is taken against the previous batch's last, which only holds if one
+    writer, one batch at a time, owns each ticker; each writer takes the partitions of its
+    numbers, and a writer that falls behind takes bigger batches."""
+    rng = random.Random(writers)
+    bars, expected = make_bars(rng, tickers=60, days=120, prefix=f"W{writers}")
+    proc = await consumers.start(db_url, batch_size=150, batch_ms=50, writers=writers)
+    await wait_for_assignment(proc)
+    async with Producer(kafka.bootstrap) as producer:
+        await producer.send_all(bars)
+        numbers = set(await producer.partitions("etf-daily-data"))
+        await eventually(lambda: committed_lag(kafka.bootstrap, consumers.group),
+                         lambda lag: lag == 0, 90, "the bars were not all consumed")
+    await assert_bars_equal(db_url, expected)  # includes price_change_percent, recomputed
+    log = proc.log.read_text(errors="replace")
+    assert f"with {writers} writers" in log, proc.log_tail()
+    busy = {w for w in range(writers) if f"writer {w}: batch of" in log}
+    assert busy == {n % writers for n in numbers}, (busy, numbers, proc.log_tail())
+    assert await count_rows(db_url, "logs_consumer_error") == 0
+    assert proc.stop() == 0, f"`trendfolio consume` did not stop cleanly:\n{proc.log_tail()}"

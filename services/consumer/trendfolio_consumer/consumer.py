@@ -1,13 +1,17 @@
 """``trendfolio consume``: at-least-once ingestion with offsets committed after the DB commit.
 
-Batches close on a count or a time limit. A batch is written in one transaction (good rows
-and dead letters together); only then are its offsets committed. A database outage is
-retried with backoff while holding the batch, so nothing is committed that was not written.
-Replays after a crash are harmless: every write is an upsert on the natural key.
+Records are written by *writers* (``TRENDFOLIO_CONSUMER_WRITERS``), each with its own
+PostgreSQL connection and its own partitions: a partition number always goes to the same
+writer, so a ticker (the message key, hashed to the same partition number in every topic) is
+only ever written by one of them, one batch after another, and two writers never touch the
+same rows. Batches close on a count or a time limit. A batch is written in one transaction
+(good rows and dead letters together); only then are its offsets committed, so a partition's
+offsets are committed in order. A database outage is retried with backoff while holding the
+batch, so nothing is committed that was not written. Replays after a crash are harmless:
+every write is an upsert on the natural key.
 
-The next batch is fetched and decoded while the database writes the current one (Python and
-PostgreSQL then work on different cores), and a batch's offsets go to Kafka while the next one
-is written; offsets are still committed only after their own batch's transaction, in order.
+One reader fetches and decodes while the writers' transactions run in PostgreSQL: Python and
+the database work on different cores, and with two or more writers the database uses both.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from trendfolio.metrics import (
 log = logging.getLogger(__name__)
 # Records decoded per fetch, so that the batch being written gets the event loop in between:
 # each of its round trips to PostgreSQL waits for the chunk being decoded (~1 ms for 250).
-_DECODE_CHUNK = 250
+_DECODE_CHUNK = 100
+# How far a writer's next batch may fill (in batch sizes) before the reader waits for it.
+_MAX_BATCHES = 4
 _DB_ERRORS = (
     OSError,
     ConnectionError,
@@ -46,6 +52,8 @@ _DB_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
+    # a deadlock or serialization failure rolls the batch back whole: write it again
+    asyncpg.TransactionRollbackError,
     asyncio.TimeoutError,
 )
 
@@ -57,6 +65,23 @@ class _Batch(Prepared):
         super().__init__()
         self.offsets: dict[Any, int] = {}  # TopicPartition -> offset to commit
         self.per_topic: Counter[str] = Counter()
+        self.deadline = 0.0  # time.monotonic() by which it is written, however small
+
+
+class _Writer:
+    """One connection and the batches of its partitions, written one after another.
+
+    While it writes a batch the next one keeps filling, past the batch size if need be (up
+    to ``_MAX_BATCHES`` batch sizes): a writer that falls behind takes bigger batches instead
+    of holding up the reader, and so the writers of the other partitions.
+    """
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.conn: asyncpg.Connection | None = None
+        self.filling = _Batch()
+        self.ready = asyncio.Event()  # ``filling`` is full or due: take it
+        self.taken = asyncio.Event()  # the writer took a batch: there is room again
 
 
 class Consumer:
@@ -69,7 +94,10 @@ class Consumer:
         batch_ms: int = 500,
         on_batch: Callable[[BatchResult], None] | None = None,
         instance_id: str | None = None,
+        writers: int = 3,
     ) -> None:
+        if writers < 1:
+            raise ValueError(f"writers must be at least 1, not {writers}")
         self.bootstrap = bootstrap
         self.database_url = database_url
         self.group = group
@@ -77,52 +105,61 @@ class Consumer:
         self.batch_ms = batch_ms
         self.on_batch = on_batch
         self.instance_id = instance_id
+        self.writers = writers
         self._stop = asyncio.Event()
-        self._conn: asyncpg.Connection | None = None
+        self._commit_lock = asyncio.Lock()
         self.total = BatchResult()
 
     def stop(self) -> None:
         self._stop.set()
 
-    async def _connection(self) -> asyncpg.Connection:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(self.database_url, timeout=10)
-        return self._conn
+    async def _connection(self, writer: _Writer) -> asyncpg.Connection:
+        if writer.conn is None or writer.conn.is_closed():
+            writer.conn = await asyncpg.connect(self.database_url, timeout=10)
+        return writer.conn
 
-    async def _write(self, batch: Prepared) -> BatchResult:
+    async def _write(self, writer: _Writer, batch: Prepared) -> BatchResult | None:
+        """Write ``batch``, retrying while the database is away; None if stopped meanwhile."""
         delay = 0.5
         while True:
             try:
                 started = time.perf_counter()
-                result = await write_prepared(await self._connection(), batch)
+                result = await write_prepared(await self._connection(writer), batch)
                 BATCH_WRITE_SECONDS.observe(time.perf_counter() - started)
                 return result
             except _DB_ERRORS as exc:
                 DB_RETRIES.inc()
                 log.warning(
-                    "database unavailable (%s); retrying the batch of %d in %.1fs",
+                    "writer %d: database unavailable (%s); retrying the batch of %d in %.1fs",
+                    writer.index,
                     exc,
                     len(batch.records),
                     delay,
                 )
-                if self._conn is not None:
-                    self._conn.terminate()
-                self._conn = None
-                await asyncio.sleep(delay * (0.5 + random.random()))
+                if writer.conn is not None and isinstance(exc, asyncpg.TransactionRollbackError):
+                    pass  # the connection is fine: only the transaction was rolled back
+                elif writer.conn is not None:
+                    writer.conn.terminate()
+                    writer.conn = None
+                if self._stop.is_set():
+                    return None  # not written, not committed: it is re-read after a restart
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay * (0.5 + random.random()))
                 delay = min(delay * 2, 15.0)
 
     async def _commit(self, consumer: Any, offsets: dict[Any, int]) -> None:
         from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
         delay = 0.5
-        while not self._stop.is_set():
+        while True:
             # Partitions that moved to another member in a rebalance are its to commit now;
             # it re-reads those records, and the upserts make the replay harmless.
             mine = {tp: o for tp, o in offsets.items() if tp in consumer.assignment()}
             if not mine:
                 return
             try:
-                await consumer.commit(mine)
+                async with self._commit_lock:  # one commit request at a time
+                    await consumer.commit(mine)
                 return
             except (CommitFailedError, IllegalStateError) as exc:
                 log.warning(
@@ -130,16 +167,14 @@ class Consumer:
                 )
                 return
             except KafkaError as exc:
+                if self._stop.is_set():
+                    log.warning(
+                        "offset commit failed while stopping (%s); the batch will be replayed", exc
+                    )
+                    return
                 log.warning("offset commit failed (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-
-    async def _settle(self, consumer: Any, batch: _Batch, result: BatchResult) -> None:
-        """After the batch's DB commit: commit its offsets, then count it."""
-        await self._commit(consumer, batch.offsets)
-        self._account(batch, result)
-        log.info("batch of %d: %d rows, %d dead-lettered", len(batch.records), result.rows,
-                 result.dead_lettered)
 
     def _account(self, batch: _Batch, result: BatchResult) -> None:
         for topic, n in batch.per_topic.items():
@@ -153,30 +188,61 @@ class Consumer:
         if self.on_batch:
             self.on_batch(result)
 
-    async def _collect(self, consumer: Any) -> _Batch:
-        """The next batch, decoded and validated as its records arrive."""
-        batch = _Batch()
-        deadline = time.monotonic() + self.batch_ms / 1000
-        while len(batch.records) < self.batch_size and not self._stop.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 and batch.records:
-                break
+    async def _drain(self, consumer: Any, writer: _Writer) -> None:
+        """A writer's loop: take the filled batch, write it, commit its offsets, count it."""
+        while True:
+            await writer.ready.wait()
+            if self._stop.is_set():
+                return  # a batch fetched but not written is not committed: it is re-read
+            batch, writer.filling = writer.filling, _Batch()
+            writer.ready.clear()
+            writer.taken.set()
+            result = await self._write(writer, batch)
+            if result is None:
+                return
+            await self._commit(consumer, batch.offsets)
+            self._account(batch, result)
+            log.info(
+                "writer %d: batch of %d, %d rows, %d dead-lettered",
+                writer.index,
+                len(batch.records),
+                result.rows,
+                result.dead_lettered,
+            )
+
+    async def _read(self, consumer: Any, writers: list[_Writer]) -> None:
+        """Fetch and decode records into their writers' batches; flag the full and the due."""
+        most = _MAX_BATCHES * self.batch_size
+        while not self._stop.is_set():
+            now = time.monotonic()
+            due = [w.filling.deadline - now for w in writers if w.filling.records]
+            wait = min(due) if due else self.batch_ms / 1000
             got = await consumer.getmany(
-                timeout_ms=max(50, int(remaining * 1000)),
-                max_records=min(_DECODE_CHUNK, self.batch_size - len(batch.records)),
+                timeout_ms=max(5, int(wait * 1000)), max_records=_DECODE_CHUNK
             )
             for tp, msgs in got.items():
                 if not msgs:
                     continue
+                batch = writers[tp.partition % len(writers)].filling
+                if not batch.records:
+                    batch.deadline = time.monotonic() + self.batch_ms / 1000
                 batch.add(msgs)  # aiokafka's records as they are: no copy per message
                 batch.offsets[tp] = msgs[-1].offset + 1  # in order within a partition
                 batch.per_topic[tp.topic] += len(msgs)
                 lag = consumer.highwater(tp)
                 if lag is not None:
                     CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag - msgs[-1].offset - 1)
-            if remaining <= 0:
-                break
-        return batch
+            now = time.monotonic()
+            for w in writers:
+                size = len(w.filling.records)
+                if size and (size >= self.batch_size or now >= w.filling.deadline):
+                    w.ready.set()
+                while len(w.filling.records) >= most and not self._stop.is_set():
+                    w.taken.clear()  # the database is behind: wait for this writer
+                    await w.taken.wait()
+            # getmany returns at once while records are buffered: yield, so that the writers'
+            # round trips to PostgreSQL are answered while the next records are decoded
+            await asyncio.sleep(0)
 
     async def run(self) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -200,35 +266,43 @@ class Consumer:
             max_poll_interval_ms=600_000,
         )
         await consumer.start()
-        log.info("consuming %s from %s as group %s", ", ".join(TOPICS), self.bootstrap, self.group)
-        writing: asyncio.Task[BatchResult] | None = None
-        committing: asyncio.Task[None] | None = None
+        log.info(
+            "consuming %s from %s as group %s with %d writers",
+            ", ".join(TOPICS),
+            self.bootstrap,
+            self.group,
+            self.writers,
+        )
+        writers = [_Writer(i) for i in range(self.writers)]
+        drains = [asyncio.create_task(self._drain(consumer, w)) for w in writers]
+        reader = asyncio.create_task(self._read(consumer, writers))
+        stopping = asyncio.create_task(self._stop.wait())
+        failed = True
         try:
-            batch = await self._collect(consumer)
-            while batch.records or not self._stop.is_set():
-                if not batch.records:
-                    batch = await self._collect(consumer)
-                    continue
-                writing = asyncio.create_task(self._write(batch))
-                # Fetch and decode the next batch while the database writes this one.
-                following = await self._collect(consumer) if not self._stop.is_set() else _Batch()
-                result = await writing
-                writing = None
-                # Offsets go to Kafka while the next batch is written; commits stay in order.
-                if committing is not None:
-                    await committing
-                committing = asyncio.create_task(self._settle(consumer, batch, result))
-                batch = following
-                if self._stop.is_set():
-                    break  # a fetched batch not yet written is not committed: it is re-read
+            done, _ = await asyncio.wait(
+                [reader, stopping, *drains], return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                if task is not stopping:
+                    task.result()  # a reader or writer that ended on its own has failed
+            failed = False
         finally:
-            if writing is not None:
-                writing.cancel()
+            self._stop.set()
+            for task in (reader, stopping):
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await writing
-            if committing is not None:  # a written batch: let its offsets reach Kafka
-                with contextlib.suppress(Exception):
-                    await committing
+                    await task
+            for w in writers:
+                w.ready.set()  # wakes an idle writer, which sees the stop and ends
+            if failed:
+                for task in drains:
+                    task.cancel()
+            # a batch being written is finished and its offsets committed
+            for task in drains:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             await consumer.stop()
-            if self._conn is not None:
-                await self._conn.close()
+            for w in writers:
+                if w.conn is not None:
+                    with contextlib.suppress(Exception):
+                        await w.conn.close()
