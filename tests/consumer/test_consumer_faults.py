@@ -255,3 +255,41 @@ async def test_the_consumer_rides_out_a_broker_restart_and_a_postgres_restart(
 async def _check(url: str, expected: Expected) -> None:
     await assert_bars_equal(url, expected)
     assert await count_rows(url, "logs_consumer_error") == 0, "valid bars were dead-lettered"
+
+
+async def test_a_stop_while_postgres_is_away_is_prompt_and_commits_nothing_unwritten(
+    kafka: Broker, consumers: Consumers, own_pg: PgServer
+) -> None:
+    """SIGTERM while every writer is retrying a batch against a stopped PostgreSQL: the
+    consumer ends at once with status 0 instead of retrying for ever, and commits no offset
+    of a batch it did not write; a consumer started after PostgreSQL is back writes them."""
+    rng = random.Random(78)
+    messages, expected = make_bars(rng, tickers=100, days=100)  # 10,000 bars
+    url = own_pg.url()
+    proc = await consumers.start(url, 1000, 100)
+    await wait_for_assignment(proc)
+    async with Producer(kafka.bootstrap) as producer:
+        await producer.send_all(messages[:4_000])
+    await eventually(lambda: committed_lag(kafka.bootstrap, consumers.group),
+                     lambda lag: lag == 0, 60, "the first 4,000 bars were not consumed")
+    await asyncio.to_thread(own_pg.stop, "fast")
+    async with Producer(kafka.bootstrap) as producer:
+        await producer.send_all(messages[4_000:])
+    await asyncio.sleep(3)  # the writers fail on their batches and back off, holding them
+    _alive(proc, "while PostgreSQL was down")
+    started = time.monotonic()
+    status = proc.stop(timeout=20)
+    took = time.monotonic() - started
+    assert status == 0, f"exit status {status}:\n{proc.log_tail()}"
+    assert took < 10, f"the stop took {took:.1f}s"
+    assert "database unavailable" in proc.log.read_text(errors="replace")
+    lag = await committed_lag(kafka.bootstrap, consumers.group)
+    assert lag == len(messages) - 4_000, f"{lag} uncommitted: offsets of unwritten batches moved"
+
+    await asyncio.to_thread(own_pg.start)
+    url = own_pg.url()
+    second = await consumers.start(url, 1000, 100)
+    await eventually(lambda: committed_lag(kafka.bootstrap, consumers.group),
+                     lambda lag: lag == 0, 90, "the second consumer did not catch up")
+    await _check(url, expected)
+    assert second.stop() == 0, f"the second consumer did not stop cleanly:\n{second.log_tail()}"
