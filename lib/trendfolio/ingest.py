@@ -16,7 +16,7 @@ from typing import NamedTuple, Protocol
 
 import asyncpg
 
-from trendfolio.db.writes import TableSpec, conflict_action, staging_types, upsert
+from trendfolio.db.writes import TableSpec, conflict_action, stage, upsert
 from trendfolio.messages import (
     EtfDaily,
     EtfHoldings,
@@ -104,9 +104,6 @@ class BatchResult:
     @property
     def rows(self) -> int:
         return sum(self.written.values())
-
-
-Bar = EtfDaily | StockDaily | FastEtfBar | FastStockBar
 
 
 def _dead_row(rec: Record, reason: str) -> tuple[object, ...]:
@@ -210,6 +207,8 @@ async def _refresh_changes(conn: asyncpg.Connection, table: str, tickers: list[s
 
 
 _CLOSE = 5  # the position of close_price in a bar row (ticker, trade_date, open, high, low, close)
+# the two slots at the end of a bar row, staged beside the table's columns
+_BAR_SLOTS = (("_first", "boolean"), ("_pct", "double precision"))
 
 
 def _order_bars(rows: list[list[object]]) -> tuple[list[list[object]], list[object]]:
@@ -263,7 +262,8 @@ async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[list
     if not rows:
         return 0
     ordered, per_ticker = _order_bars(rows)
-    staging = await _stage_bars(conn, spec, ordered)
+    # in key order, one row per key already: no arrival numbers needed
+    staging = await stage(conn, spec, ordered, extra=_BAR_SLOTS, numbered=False)
     table = spec.name
     cols = ", ".join(spec.columns)
     s_cols = ", ".join(f"s.{c}" for c in spec.columns)
@@ -290,21 +290,6 @@ async def upsert_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[list
     if stale:
         await _refresh_changes(conn, table, sorted(r["ticker"] for r in stale))
     return int(result.split()[-1])
-
-
-async def _stage_bars(conn: asyncpg.Connection, spec: TableSpec, rows: list[list[object]]) -> str:
-    """COPY ordered bar rows (plus ``_first``, ``_pct``) into this session's staging table."""
-    staging = f"_stage_bars_{spec.name}"
-    types = await staging_types(conn, spec)
-    columns_ddl = ", ".join(f"{c} {types[c]}" for c in spec.columns)
-    await conn.execute(  # one round trip
-        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({columns_ddl}, _first boolean, "
-        f"_pct double precision) ON COMMIT DELETE ROWS; TRUNCATE {staging}"
-    )
-    await conn.copy_records_to_table(
-        staging, records=rows, columns=[*spec.columns, "_first", "_pct"]
-    )
-    return staging
 
 
 async def _write_rows(conn: asyncpg.Connection, rows: _Rows) -> dict[str, int]:

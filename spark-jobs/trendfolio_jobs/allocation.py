@@ -154,11 +154,9 @@ def snapshot_tops(holdings: DataFrame, etfs: DataFrame, n: int = TOP_BY_WEIGHT) 
     """``top_by_weight(holdings_snapshot(holdings, etfs), n)``, with each snapshot ranked once
     instead of once per as-of date that reads it (same order: weight, then ticker).
     """
-    order = Window.partitionBy("etf_ticker", "as_of_date").orderBy(
-        F.col("holding_percent").cast("double").desc(), "holding_ticker"
-    )
-    ranked = holdings.withColumn("_n", F.row_number().over(order)).where(F.col("_n") <= n)
-    return top_by_weight(holdings_snapshot(ranked.drop("_n"), etfs), n)
+    # as holdings_snapshot gives them: weights as doubles, so both rankings order alike
+    weights = holdings.withColumn("holding_percent", F.col("holding_percent").cast("double"))
+    return top_by_weight(holdings_snapshot(top_by_weight(weights, n), etfs), n)
 
 
 def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP) -> DataFrame:

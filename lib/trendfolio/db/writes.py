@@ -66,20 +66,33 @@ async def copies_as_is(conn: asyncpg.Connection, spec: TableSpec) -> bool:
     return _RAW_TYPES[(spec.name, spec.columns)] == types
 
 
-async def stage(conn: asyncpg.Connection, spec: TableSpec, rows: Sequence[Sequence[Any]]) -> str:
+async def stage(
+    conn: asyncpg.Connection,
+    spec: TableSpec,
+    rows: Sequence[Sequence[Any]],
+    extra: Sequence[tuple[str, str]] = (),
+    numbered: bool = True,
+) -> str:
     """COPY ``rows`` into this connection's staging table for ``spec``; return its name.
 
-    The staging table has a ``_seq`` column in arrival order and is emptied on commit.
+    A row is ``spec``'s columns, then one value for each ``extra`` (name, type) column. With
+    ``numbered`` the staging table also has a ``_seq`` column in arrival order (by which
+    ``upsert`` keeps the last row of a repeated key). It is emptied on commit.
     """
-    staging = f"_stage_{spec.name}_{zlib.crc32(','.join(spec.columns).encode()):08x}"
+    names = [*spec.columns, *(name for name, _ in extra)]
+    if numbered:
+        extra = [*extra, ("_seq", "bigserial")]
+    shape = ",".join([*names, *(kind for _, kind in extra)])
+    staging = f"_stage_{spec.name}_{zlib.crc32(shape.encode()):08x}"
     types = await staging_types(conn, spec)
-    columns_ddl = ", ".join(f"{_q(c)} {types[c]}" for c in spec.columns)
-    await conn.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_q(staging)} ({columns_ddl}, _seq bigserial) "
-        "ON COMMIT DELETE ROWS"
+    columns_ddl = ", ".join(
+        [*(f"{_q(c)} {types[c]}" for c in spec.columns), *(f"{_q(n)} {t}" for n, t in extra)]
     )
-    await conn.execute(f"TRUNCATE {_q(staging)}")
-    await conn.copy_records_to_table(staging, records=rows, columns=list(spec.columns))
+    await conn.execute(  # one round trip
+        f"CREATE TEMP TABLE IF NOT EXISTS {_q(staging)} ({columns_ddl}) "
+        f"ON COMMIT DELETE ROWS; TRUNCATE {_q(staging)}"
+    )
+    await conn.copy_records_to_table(staging, records=rows, columns=names)
     return staging
 
 
