@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 export TRENDFOLIO_HOME ?= $(CURDIR)/.trendfolio
 
-.PHONY: install demo test lint typecheck bench services-up services-down clean help \
+.PHONY: install demo test test-fast lint typecheck bench services-up services-down clean help \
 	tools cluster-up images deploy cluster-down
 
 help:
 	@echo "make install        create .venv with the trendfolio command"
 	@echo "make demo           run the pipeline for the latest session, then serve the API and dashboard"
 	@echo "make test           lint, type-check and run the test suite"
+	@echo "make test-fast      the same without Kafka, Chromium, Airflow, helm and Spark"
 	@echo "make bench          run the benchmarks in bench/"
 	@echo "make services-up    start a real PostgreSQL and Apache Kafka on 127.0.0.1"
 	@echo "make services-down  stop them"
@@ -35,13 +36,18 @@ demo: install
 	$(BIN)/trendfolio demo
 
 lint: install
-	$(BIN)/ruff check lib services spark-jobs dags tests bench scripts
+	$(BIN)/ruff check lib app services spark-jobs dags tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy
 
 test: install lint typecheck
 	$(BIN)/pytest -ra
+
+# The loop while coding: every test that needs no Kafka broker, Chromium, Airflow, helm or Spark.
+FAST := not (kafka or browser or airflow or chart or slow or spark)
+test-fast: install lint typecheck
+	$(BIN)/pytest -ra -m "$(FAST)"
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -12,10 +12,15 @@ from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 from trendfolio_dags import gates, schedule
 from trendfolio_dags.settings import runner
-from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, known_stages, stage_task
+from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, stage_task
 
-DAILY_STAGES = ("benchmark", "sector", "trending", "holdings", "allocation")
-ANALYTICS_STAGES = ("top-holdings", "monthly-returns")
+from trendfolio import stages
+
+DAILY_STAGES = (stages.BENCHMARK, stages.SECTOR, stages.TRENDING, stages.HOLDINGS,
+                stages.ALLOCATION)
+# ETF analytics (SPEC §4.7, §4.8) after the portfolio, one Spark job after the other (no two
+# JVMs at once on a laptop).
+ANALYTICS_STAGES = (stages.TOP_HOLDINGS, stages.MONTHLY_RETURNS)
 RUNNER = runner()
 
 with DAG(
@@ -31,16 +36,13 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     previous = gates.nyse_session()
-    for name in DAILY_STAGES:
-        task = stage_task(name, RUNNER)
+    for stage in DAILY_STAGES:
+        task = stage_task(stage, RUNNER)
         previous >> task
         previous = task
     allocation = previous
-    allocation >> gates.last_session_of_month() >> stage_task("monthly", RUNNER)
-    # ETF analytics (SPEC §4.7, §4.8), when the installed trendfolio has them: after the
-    # portfolio, one Spark job after the other (no two JVMs at once on a laptop).
-    for name in ANALYTICS_STAGES:
-        if name in known_stages():
-            task = stage_task(name, RUNNER)
-            previous >> task
-            previous = task
+    allocation >> gates.last_session_of_month() >> stage_task(stages.MONTHLY, RUNNER)
+    for stage in ANALYTICS_STAGES:
+        task = stage_task(stage, RUNNER)
+        previous >> task
+        previous = task

@@ -11,7 +11,9 @@ from airflow.sdk import DAG
 from airflow.timetables.trigger import CronTriggerTimetable
 from trendfolio_dags import gates, schedule
 from trendfolio_dags.settings import runner
-from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, known_stages, stage_task
+from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, stage_task
+
+from trendfolio import stages
 
 RUNNER = runner()
 
@@ -27,6 +29,5 @@ with DAG(
     tags=["trendfolio", "weekly", RUNNER],
     doc_md=__doc__,
 ) as dag:
-    refresh = gates.last_session_of_week() >> stage_task("etf-holdings", RUNNER)
-    if "top-holdings" in known_stages():
-        refresh >> stage_task("top-holdings", RUNNER)
+    refresh = gates.last_session_of_week() >> stage_task(stages.ETF_HOLDINGS, RUNNER)
+    refresh >> stage_task(stages.TOP_HOLDINGS, RUNNER)

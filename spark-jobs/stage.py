@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from trendfolio.cli import main
+from trendfolio_app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -13,10 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.paths import MARKET_2026
 from trendfolio.db.migrate import migrate
-
-REPO = Path(__file__).resolve().parents[1]
-MARKET_2026 = REPO.parent / "shared" / "data" / "market-2026"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -38,7 +38,7 @@ def runner() -> Runner:
             f"{RUNNER_ENV} (or Variable {RUNNER_VARIABLE}) is {raw!r}: use one of "
             + ", ".join(RUNNERS)
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _env(name: str, default: str) -> str:

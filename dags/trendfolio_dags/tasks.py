@@ -10,24 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from trendfolio.stages import StageInfo
 from trendfolio_dags.settings import KubernetesSettings, Runner, local_command
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1]
 SPARK_TEMPLATE = "spark/sparkapplication.yaml"  # relative to the DAGs folder (template path)
 AS_OF = "{{ ds }}"
-
-# Stages the DAGs always schedule even if the installed `trendfolio` predates them (SPEC §4.6
-# monthly portfolio, the weekly all-ETF holdings refresh): their kind picks the operator.
-# Everything else comes from trendfolio.runner (STAGES and OCCASIONAL_STAGES).
-EXTRA_STAGE_KINDS = {"monthly": "spark", "etf-holdings": "collect"}
-
-
-def known_stages() -> tuple[str, ...]:
-    """The stage names the installed `trendfolio` runs (`trendfolio stage --help`)."""
-    from trendfolio import runner
-
-    occasional = getattr(runner, "OCCASIONAL_STAGES", ())
-    return (*runner.STAGE_NAMES, *(s.name for s in occasional))
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "trendfolio",
@@ -41,30 +29,19 @@ DEFAULT_ARGS: dict[str, Any] = {
 LABELS = {"app.kubernetes.io/name": "trendfolio", "app.kubernetes.io/component": "stage"}
 
 
-def stage_kind(name: str) -> str:
-    from trendfolio import runner
-
-    for s in (*runner.STAGES, *getattr(runner, "OCCASIONAL_STAGES", ())):
-        if s.name == name:
-            return s.kind
-    try:
-        return EXTRA_STAGE_KINDS[name]
-    except KeyError:
-        raise ValueError(f"unknown stage {name!r} in a DAG") from None
-
-
 def stage_command(name: str) -> list[str]:
     """The stage's command line after the executable (what a pod and a subprocess run)."""
     return ["stage", name, "--date", AS_OF]
 
 
-def stage_task(name: str, runner: Runner, task_id: str | None = None) -> Any:
-    """The operator that runs stage ``name`` for the run's as-of date with ``runner``."""
-    task_id = task_id or name.replace("-", "_")
+def stage_task(stage: StageInfo, runner: Runner) -> Any:
+    """The operator that runs ``stage`` for the run's as-of date with ``runner``: a pod for a
+    collector, a SparkApplication for a Spark stage, or a subprocess either way (local)."""
+    name, task_id = stage.name, stage.name.replace("-", "_")
     if runner == "local":
         return _local_task(name, task_id)
     k8s = KubernetesSettings.from_env()
-    if stage_kind(name) == "spark":
+    if stage.kind == "spark":
         return _spark_task(name, task_id, k8s)
     return _pod_task(name, task_id, k8s)
 

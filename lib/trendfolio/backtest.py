@@ -25,11 +25,10 @@ from typing import Any
 
 from trendfolio.calendar import is_last_session_of_month
 from trendfolio.errors import UsageError
+from trendfolio.rules import PERIODS
 
-PERIODS = (5, 10, 20)
 MONTHLY = "monthly"
 BENCHMARK = "SPY"
-STRATEGIES = ("5d", "10d", "20d", MONTHLY, BENCHMARK)
 TRADING_DAYS = 252
 DEFAULT_COST_BPS = 10.0
 DEFAULT_LAG = 1
@@ -48,6 +47,9 @@ METRIC_KEYS = (
 def strategy_name(period: int) -> str:
     """'5d' for the 5-day portfolio, and so on."""
     return f"{period}d"
+
+
+STRATEGIES = (*(strategy_name(p) for p in PERIODS), MONTHLY, BENCHMARK)
 
 
 @dataclass(frozen=True)

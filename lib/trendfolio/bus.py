@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from typing import Any
 
+from trendfolio.db.connect import connection
 from trendfolio.ingest import BatchResult, RawRecord, write_batch
 from trendfolio.messages import TOPICS, Message, encode, key_of, topic_of
 
@@ -39,6 +40,10 @@ class Bus(ABC):
     @abstractmethod
     async def flush(self) -> None: ...
 
+    async def settle(self) -> None:
+        """Return once everything published so far is in the database."""
+        await self.flush()
+
     async def close(self) -> None:
         await self.flush()
 
@@ -63,24 +68,24 @@ class InProcessBus(Bus):
     async def flush(self) -> None:
         if not self._pending:
             return
-        import asyncpg
-
         batch, self._pending = self._pending, []
-        conn = await asyncpg.connect(self.database_url)
-        try:
+        async with connection(self.database_url) as conn:
             res = await write_batch(conn, batch)
-        finally:
-            await conn.close()
         for table, n in res.written.items():
             self.result.written[table] = self.result.written.get(table, 0) + n
         self.result.dead_lettered += res.dead_lettered
 
 
 class KafkaBus(Bus):
-    """aiokafka producer: acks=all and idempotence on, keyed by ticker (holdings by ETF)."""
+    """aiokafka producer: acks=all and idempotence on, keyed by ticker (holdings by ETF).
 
-    def __init__(self, bootstrap: str) -> None:
+    With ``consumer_group``, :meth:`settle` waits until that group (``trendfolio consume``) has
+    written what was published; without it, until the broker has it.
+    """
+
+    def __init__(self, bootstrap: str, consumer_group: str | None = None) -> None:
         self.bootstrap = bootstrap
+        self.consumer_group = consumer_group
         self._producer: Any = None
 
     async def _start(self) -> Any:
@@ -119,6 +124,11 @@ class KafkaBus(Bus):
     async def flush(self) -> None:
         if self._producer is not None:
             await self._producer.flush()
+
+    async def settle(self) -> None:
+        await self.flush()
+        if self.consumer_group is not None:
+            await wait_until_consumed(self.bootstrap, self.consumer_group)
 
     async def close(self) -> None:
         if self._producer is not None:

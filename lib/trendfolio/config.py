@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from trendfolio import rules
 from trendfolio.errors import ConfigError
 
-Weighting = Literal["score", "equal", "return", "inverse_volatility"]
+# Stage 5's weighting schemes (SPEC §4: score = r/mcap by default; equal and return-only).
+Weighting = Literal["score", "equal", "return"]
+# SPEC §8 and §9: where the API and the dashboard listen unless told otherwise.
+API_PORT = 8000
+DASHBOARD_PORT = 8050
 _PLACEHOLDERS = {"changeme", "password", "secret", "admin", "postgres", "dev-secret-key-12345"}
 
 
@@ -34,14 +38,14 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API, comma-separated; empty means no CORS headers.
     cors_origins: str = ""
     # Where the dashboard reads everything from (it never touches the database).
-    api_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
+    api_url: str = Field(default=f"http://127.0.0.1:{API_PORT}", pattern=r"^https?://[^\s/]+")
     yahoo_rate_per_s: float = Field(default=0.5, gt=0, le=20)
     yahoo_burst: int = Field(default=3, ge=1, le=50)
     yahoo_max_tries: int = Field(default=5, ge=1, le=20)
     yahoo_backoff_s: float = Field(default=2.0, gt=0, le=300)
     yahoo_timeout_s: float = Field(default=20.0, gt=0, le=300)
-    trend_period: int = Field(default=20, ge=2, le=250)
-    trend_threshold: float = 0.0
+    trend_period: int = Field(default=rules.TREND_PERIOD, ge=2, le=250)
+    trend_threshold: float = rules.TREND_THRESHOLD
     max_weight: float | None = Field(default=None, gt=0, le=1)
     weighting: Weighting = "score"
     consumer_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
@@ -58,6 +62,13 @@ class Settings(BaseSettings):
         if v is not None and v.get_secret_value().strip().lower() in _PLACEHOLDERS:
             raise ValueError("a placeholder value is not allowed; set a real secret")
         return v
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, v: str) -> str:
+        if v in ("yfinance", "sample") or (v.startswith("csv:") and len(v) > 4):
+            return v
+        raise ValueError(f"unknown source {v!r}: use yfinance, csv:DIR or sample")
 
     @field_validator("kafka_bootstrap", "spark_master", "pushgateway_url")
     @classmethod
@@ -88,7 +99,3 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as err:
         raise ConfigError(f"invalid setting: {_describe(err)}") from None
 
-
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    return load_settings()

@@ -18,9 +18,6 @@ from trendfolio.universe import Universe
 
 log = logging.getLogger(__name__)
 
-PERIODS: tuple[int, ...] = (5, 10, 20)
-HISTORY_CALENDAR_DAYS = 400  # >= 13 months: the longest lookback and the 12-month table
-
 
 @dataclass
 class StageContext:
@@ -28,7 +25,6 @@ class StageContext:
     universe: Universe
     database_url: str
     source_spec: str
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Spark jobs of the pipeline: stage 3 (trending ETFs) and stage 5 (portfolio allocation)."""
+"""Spark jobs of the pipeline: stages 3, 5, 6, 7 and 8, and the walk-forward backtest."""

@@ -21,12 +21,12 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from trendfolio import rules
 from trendfolio.calendar import require_session
 from trendfolio.config import Weighting
 from trendfolio.db.writes import TableSpec
-from trendfolio.errors import TrendfolioError, UsageError
-from trendfolio.holdings import SELECTED_BY_MCAP, TOP_BY_WEIGHT
-from trendfolio.pipeline import PERIODS, StageContext, StageResult
+from trendfolio.errors import TrendfolioError
+from trendfolio.pipeline import StageContext, StageResult
 from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import (
     as_of_frame,
@@ -37,6 +37,7 @@ from trendfolio_jobs.prices import (
     rows_read_by,
     sessions_frame,
 )
+from trendfolio_jobs.ranking import keep_first, position, window
 from trendfolio_jobs.session import get_spark
 from trendfolio_jobs.trending import TRENDING_TABLE
 
@@ -48,6 +49,9 @@ FUNDAMENTALS = "collected_07_stock_fundamentals"
 FX_RATES = "collected_11_fx_rates"
 UNKNOWN_SECTOR = "Unknown"
 PICKED, DROPPED, NOTHING = "picked", "dropped", "nothing"
+# stage 4's rankings run per ETF and as-of date, stage 5's per portfolio (as-of date, period)
+PER_ETF = ("as_of_date", "etf_ticker")
+PER_PORTFOLIO = ("as_of_date", "period")
 
 ALLOCATION_TABLE = TableSpec(
     name="analytics_05_portfolio_allocation",
@@ -88,14 +92,13 @@ OUTCOME_SCHEMA = (
 
 
 def trending_order(trend: DataFrame, trend_period: int) -> DataFrame:
-    """The trending ETFs of each date in pick order (``etf_order``): best trend-period return
-    first, ties by ticker.
+    """The trending ETFs of each date numbered in pick order (``etf_order``):
+    :data:`rules.ETF_PICK_ORDER`.
     """
-    order = Window.partitionBy("as_of_date").orderBy(F.col("trend_return_pct").desc(), "etf_ticker")
     return (
         trend.where((F.col("period") == trend_period) & F.col("is_trending"))
         .select("as_of_date", "etf_ticker", F.col("return_pct").alias("trend_return_pct"))
-        .withColumn("etf_order", F.row_number().over(order))
+        .withColumn("etf_order", position(rules.ETF_PICK_ORDER, ["as_of_date"]))
     )
 
 
@@ -142,41 +145,30 @@ def holdings_snapshot(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
     )
 
 
-def top_by_weight(snapshot: DataFrame, n: int = TOP_BY_WEIGHT) -> DataFrame:
-    """The ``n`` largest holdings of each ETF's snapshot by weight (ties: ticker)."""
-    order = Window.partitionBy("as_of_date", "etf_ticker").orderBy(
-        F.col("holding_percent").desc(), "holding_ticker"
-    )
-    return snapshot.withColumn("_n", F.row_number().over(order)).where(F.col("_n") <= n).drop("_n")
-
-
-def snapshot_tops(holdings: DataFrame, etfs: DataFrame, n: int = TOP_BY_WEIGHT) -> DataFrame:
-    """``top_by_weight(holdings_snapshot(holdings, etfs), n)``, with each snapshot ranked once
-    instead of once per as-of date that reads it (same order: weight, then ticker).
+def snapshot_tops(holdings: DataFrame, etfs: DataFrame) -> DataFrame:
+    """``keep_first(holdings_snapshot(holdings, etfs), rules.TOP_BY_WEIGHT, PER_ETF)``: the top
+    holdings by weight of each ETF's snapshot for D, with each snapshot cut to them first, once,
+    instead of once per as-of date that reads it.
     """
     # as holdings_snapshot gives them: weights as doubles, so both rankings order alike
     weights = holdings.withColumn("holding_percent", F.col("holding_percent").cast("double"))
-    return top_by_weight(holdings_snapshot(top_by_weight(weights, n), etfs), n)
+    per_snapshot = keep_first(weights, rules.TOP_BY_WEIGHT, PER_ETF)
+    return keep_first(holdings_snapshot(per_snapshot, etfs), rules.TOP_BY_WEIGHT, PER_ETF)
 
 
-def selected_holdings(top: DataFrame, caps: DataFrame, n: int = SELECTED_BY_MCAP) -> DataFrame:
-    """Of each ETF's top holdings, the ``n`` largest by mcap(·, D) (ties: ticker); no market cap,
-    no place.
+def selected_holdings(top: DataFrame, caps: DataFrame) -> DataFrame:
+    """Of each ETF's top holdings, the largest by mcap(·, D) (:data:`rules.SELECTED_BY_MCAP`);
+    no market cap, no place.
     """
-    order = Window.partitionBy("as_of_date", "etf_ticker").orderBy(
-        F.col("market_cap").desc(), "holding_ticker"
-    )
-    return (
+    with_caps = (
         top.join(
             caps.withColumnRenamed("ticker", "holding_ticker"),
             ["holding_ticker", "as_of_date"],
         )
         .where(F.col("market_cap").isNotNull())
         .drop("market_cap_note")
-        .withColumn("_n", F.row_number().over(order))
-        .where(F.col("_n") <= n)
-        .drop("_n")
     )
+    return keep_first(with_caps, rules.SELECTED_BY_MCAP, PER_ETF)
 
 
 _OUTCOME_COLUMNS = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
@@ -185,7 +177,7 @@ _OUTCOME_COLUMNS = [c.split()[0] for c in OUTCOME_SCHEMA.split(", ")]
 def pick_each(groups: pd.DataFrame, trend_period: int) -> pd.DataFrame:
     """:func:`pick_per_etf` for every (date, period) in ``groups``, independently."""
     by_group: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
-    for rec in groups.to_dict("records"):  # one records pass for the whole batch
+    for rec in _records(groups):  # one records pass for the whole batch
         by_group.setdefault((rec["as_of_date"], rec["period"]), []).append(rec)
     picked = [
         row for key in sorted(by_group) for row in _pick_records(by_group[key], trend_period)
@@ -195,9 +187,15 @@ def pick_each(groups: pd.DataFrame, trend_period: int) -> pd.DataFrame:
 
 def pick_per_etf(group: pd.DataFrame, trend_period: int) -> pd.DataFrame:
     """The greedy pick of one (date, period): each ETF in order takes its best holding not yet
-    taken (highest r, then larger mcap, then ticker), dropped when r ≤ 0.
+    taken (:data:`rules.PICK_ORDER`), dropped when r ≤ 0.
     """
-    return _outcome_frame(_pick_records(group.to_dict("records"), trend_period))
+    return _outcome_frame(_pick_records(_records(group), trend_period))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows as dicts; ``into`` tells the type checker the keys are column names."""
+    into: dict[str, Any] = {}
+    return frame.to_dict("records", into=into)
 
 
 def _outcome_frame(out: list[dict[str, Any]]) -> pd.DataFrame:
@@ -237,7 +235,7 @@ def _pick_records(records: list[dict[str, Any]], trend_period: int) -> list[dict
         if not usable:
             out.append({**etf, "status": NOTHING, "note": _why_nothing(rows)})
             continue
-        best = min(usable, key=lambda r: (-float(r["r"]), -float(r["market_cap"]), r["ticker"]))
+        best = min(usable, key=rules.PICK_ORDER.sort_key(rules.field_of))
         taken.add(str(best["ticker"]))
         pick = {
             "ticker": best["ticker"],
@@ -286,10 +284,9 @@ def weigh(
     ``rank`` to the picks.
     """
     picked = F.col("status") == PICKED
-    group = Window.partitionBy("as_of_date", "period")
-    by_weight = group.orderBy(
-        F.when(picked, 0).otherwise(1), F.col("portfolio_weight").desc(), "ticker"
-    )
+    group = Window.partitionBy(*PER_PORTFOLIO)
+    # the picks first, so that their ranks are 1..n whatever the other rows hold
+    by_weight = window(rules.WEIGHT_RANK, PER_PORTFOLIO, first=[F.when(picked, 0).otherwise(1)])
     weighted = outcomes.withColumn("score", F.when(picked, _SCORES[weighting]())).withColumn(
         "portfolio_weight", F.col("score") / F.sum("score").over(group)
     )
@@ -302,8 +299,8 @@ def cap_weights(weighted: DataFrame, cap: float) -> DataFrame:
     """Cap ``portfolio_weight`` at ``cap``, the excess spread over the others in proportion
     (equal weights when even those exceed a cap that cannot sum to 1).
     """
-    group = Window.partitionBy("as_of_date", "period")
-    largest_first = group.orderBy(F.col("portfolio_weight").desc_nulls_last(), "ticker")
+    group = Window.partitionBy(*PER_PORTFOLIO)
+    largest_first = window(rules.WEIGHT_RANK, PER_PORTFOLIO)
     i = F.col("_i")
     # capping the i largest leaves 1 − i·cap for the rest, in proportion: fine once the
     # largest of the rest stays under the cap; k is the first i where that holds
@@ -438,14 +435,6 @@ def stock_bars(table: DataFrame) -> DataFrame:
     )
 
 
-def _check_weighting(ctx: StageContext) -> None:
-    if ctx.settings.weighting not in _SCORES:
-        raise UsageError(
-            f"TRENDFOLIO_WEIGHTING={ctx.settings.weighting} is not available in stage 5; "
-            f"use one of {', '.join(_SCORES)}"
-        )
-
-
 def _record(o: Any) -> dict[str, Any]:
     """An analytics_05 row from a pick."""
     return {
@@ -481,11 +470,16 @@ def _log_outcome(as_of: date, o: Any, level: int = logging.INFO) -> str | None:
 
 
 def run_allocation(ctx: StageContext, as_of: date) -> StageResult:
-    """Stage 5 for ``as_of``: the 5-, 10- and 20-day portfolios into analytics_05 (idempotent)."""
+    """Stage 5 for ``as_of``: the portfolio of every period P into analytics_05 (idempotent)."""
     return run_allocation_range(ctx, [as_of])
 
 
 _TREND_COLUMNS = ("etf_ticker", "as_of_date", "period", "return_pct", "is_trending")
+
+
+def _trend_field(row: dict[str, Any], field: str) -> Any:
+    """An analytics_03 row's field as :data:`rules.ETF_PICK_ORDER` names it."""
+    return row["return_pct" if field == "trend_return_pct" else field]
 
 
 def _trend(ctx: StageContext, dates: Sequence[date]) -> tuple[list[dict[str, Any]], DataFrame]:
@@ -518,7 +512,6 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
     are replaced in batches (idempotent).
     """
     dates = sorted({require_session(d) for d in dates})
-    _check_weighting(ctx)
     settings = ctx.settings
     trend_period = settings.trend_period
     spark = get_spark(settings, len(dates))
@@ -526,9 +519,9 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
     span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
     trend_rows, trend = _trend(ctx, dates)
     trending_by_day: dict[date, list[str]] = {}
-    for r in sorted(trend_rows, key=lambda r: (-(r["return_pct"] or 0), r["etf_ticker"])):
-        if r["period"] == trend_period and r["is_trending"]:
-            trending_by_day.setdefault(r["as_of_date"], []).append(str(r["etf_ticker"]))
+    trending = [r for r in trend_rows if r["period"] == trend_period and r["is_trending"]]
+    for r in rules.ETF_PICK_ORDER.apply(trending, _trend_field):
+        trending_by_day.setdefault(r["as_of_date"], []).append(str(r["etf_ticker"]))
     etfs = sorted({e for day in trending_by_day.values() for e in day})
     outcomes: list[Any] = []
     left_out: list[Any] = []
@@ -536,7 +529,7 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
         holdings = read_table(spark, url, HOLDINGS).where(F.col("etf_ticker").isin(etfs)).cache()
         try:
             tickers = [r[0] for r in holdings.select("holding_ticker").distinct().collect()]
-            first = lookback_start(dates[0], max(PERIODS))
+            first = lookback_start(dates[0], max(rules.PERIODS))
             stocks = stock_bars(
                 read_table(spark, url, STOCK_PRICES).where(
                     F.col("ticker").isin(tickers) & F.col("trade_date").between(first, dates[-1])
@@ -551,7 +544,7 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
                 .select("currency", F.col("trade_date").alias("as_of_date"), "usd_per_unit")
             )
             frames = allocation_frames(
-                trend, holdings, stocks, fundamentals, dates, PERIODS, trend_period,
+                trend, holdings, stocks, fundamentals, dates, rules.PERIODS, trend_period,
                 settings.weighting, settings.max_weight, fx,
             )
             columns = frames.outcomes.columns
@@ -579,7 +572,7 @@ def run_allocation_range(ctx: StageContext, dates: Sequence[date]) -> StageResul
     if len(dates) == 1:
         picks = {
             str(p): sorted(str(r["ticker"]) for r in records if r["period_days"] == p)
-            for p in PERIODS
+            for p in rules.PERIODS
         }
         day_etfs = trending_by_day.get(dates[0], [])
         details: dict[str, Any] = {"trending": day_etfs, "picks": picks, "nothing": notes}

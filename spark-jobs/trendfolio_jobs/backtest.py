@@ -37,7 +37,6 @@ from pyspark.sql.types import (
 from trendfolio.backtest import (
     BENCHMARK,
     MONTHLY,
-    PERIODS,
     Trade,
     cost_factor,
     monthly_schedule,
@@ -46,13 +45,16 @@ from trendfolio.backtest import (
 )
 from trendfolio.calendar import sessions_between
 from trendfolio.pipeline import StageContext
+from trendfolio.rules import PERIODS
 from trendfolio_jobs.io import read_table, rows_of
 from trendfolio_jobs.prices import basis_ratio
 from trendfolio_jobs.session import get_spark
 
 log = logging.getLogger(__name__)
 
-HORIZONS = (5, 10, 20)  # the pick leg's forward returns, in sessions
+# the pick leg's forward returns, in sessions: each pick over the periods P the portfolios are
+# built for (SPEC §1), whichever period's portfolio it came from
+HORIZONS = PERIODS
 CALENDAR_START = date(2000, 1, 3)  # the first session of the NYSE calendar we use
 
 _SCHEDULE = StructType(

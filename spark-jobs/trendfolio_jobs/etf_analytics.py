@@ -2,9 +2,9 @@
 (analytics_10), for many as-of dates in one job each.
 
 Stage 7: for every ETF with a holdings snapshot (the latest dated ≤ D, else the earliest) and
-every P, its top 10 holdings by weight ranked by r_P (ties: ticker), top 5 kept, with total
-return, mean and standard deviation of the daily % changes over the P sessions, average volume,
-last price and mcap(·, D).
+every P, its top holdings by weight (:data:`rules.TOP_BY_WEIGHT`) ranked by r_P, the first kept
+(:data:`rules.TOP_HOLDINGS_ORDER`), with total return, mean and standard deviation of the daily
+% changes over the P sessions, average volume, last price and mcap(·, D).
 
 Stage 8: for every ETF, each of the last 12 complete months and the current one, the return from
 price(T, last session of the previous month) to price(T, last session of the month, or D).
@@ -19,9 +19,10 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from trendfolio import rules
 from trendfolio.calendar import last_session_of_month, previous_session, require_session
 from trendfolio.db.writes import TableSpec
-from trendfolio.pipeline import PERIODS, StageContext, StageResult
+from trendfolio.pipeline import StageContext, StageResult
 from trendfolio.universe import Universe
 from trendfolio_jobs.allocation import (
     FUNDAMENTALS,
@@ -32,7 +33,6 @@ from trendfolio_jobs.allocation import (
 )
 from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import (
-    MAX_STALE_SESSIONS,
     adjusted_basis,
     as_of_frame,
     basis_ratio,
@@ -43,13 +43,15 @@ from trendfolio_jobs.prices import (
     rows_read_by,
     sessions_frame,
 )
+from trendfolio_jobs.ranking import keep_first
 from trendfolio_jobs.session import get_spark
 from trendfolio_jobs.trending import ETF_PRICES, price_bars
 
 log = logging.getLogger(__name__)
 
-KEPT = 5
 MONTHS_BACK = 12
+# one row of month_grid: (D, month, open session, close session, complete)
+MonthRow = tuple[date, date, date, date, bool]
 
 TOP_HOLDINGS_TABLE = TableSpec(
     name="analytics_09_etf_top_holdings",
@@ -168,16 +170,16 @@ def top_holdings_analytics(
     caps = mcap(fundamentals, quotes, fx).select("ticker", "as_of_date", "market_cap")
     returns = r_p(prices, as_of, periods).select("ticker", "as_of_date", "period", "r")
     stats = daily_stats(prices, as_of, periods)
-    rank = Window.partitionBy("as_of_date", "etf_ticker", "period").orderBy(
-        F.col("r").desc(), "holding_ticker"
+    ranked = keep_first(
+        top.join(returns.withColumnRenamed("ticker", "holding_ticker"),
+                 ["holding_ticker", "as_of_date"]),
+        rules.TOP_HOLDINGS_ORDER,
+        ["as_of_date", "etf_ticker", "period"],
+        position_column="rank_position",
     )
     return (
-        top.join(returns.withColumnRenamed("ticker", "holding_ticker"),
-                 ["holding_ticker", "as_of_date"])
-        .withColumn("rank_position", F.row_number().over(rank))
-        .where(F.col("rank_position") <= KEPT)
-        .join(stats.withColumnRenamed("ticker", "holding_ticker"),
-              ["holding_ticker", "as_of_date", "period"], "left")
+        ranked.join(stats.withColumnRenamed("ticker", "holding_ticker"),
+                    ["holding_ticker", "as_of_date", "period"], "left")
         .join(caps.withColumnRenamed("ticker", "holding_ticker"),
               ["holding_ticker", "as_of_date"], "left")
         .join(at_d.select(F.col("ticker").alias("holding_ticker"), "as_of_date",
@@ -207,11 +209,11 @@ def top_holdings_analytics(
     )
 
 
-def month_grid(dates: Sequence[date], months_back: int = MONTHS_BACK) -> list[tuple[date, ...]]:
+def month_grid(dates: Sequence[date], months_back: int = MONTHS_BACK) -> list[MonthRow]:
     """Per D: (D, month, open session, close session, complete) for the current month and the
     ``months_back`` complete months before it.
     """
-    out = []
+    out: list[MonthRow] = []
     for d in dates:
         month = d.replace(day=1)
         for _ in range(months_back + 1):
@@ -229,7 +231,8 @@ def monthly_returns(bars: DataFrame, dates: Sequence[date]) -> DataFrame:
     spark = bars.sparkSession
     grid = month_grid(dates)
     first = min(g[2] for g in grid)
-    sessions = sessions_frame(spark, previous_session_n(first, MAX_STALE_SESSIONS), max(dates))
+    start = previous_session_n(first, rules.MAX_STALE_SESSIONS)
+    sessions = sessions_frame(spark, start, max(dates))
     months = spark.createDataFrame(
         grid, "as_of_date date, month date, open_session date, close_session date, "
         "is_complete boolean",
@@ -283,7 +286,7 @@ def run_top_holdings_range(ctx: StageContext, dates: Sequence[date]) -> StageRes
     tickers = [r[0] for r in holdings.select("holding_ticker").distinct().collect()]
     rows: list[tuple[object, ...]] = []
     if tickers:
-        first = lookback_start(dates[0], max(PERIODS))
+        first = lookback_start(dates[0], max(rules.PERIODS))
         stocks = read_table(spark, url, STOCK_PRICES).where(
             F.col("ticker").isin(tickers) & F.col("trade_date").between(first, dates[-1])
         ).select(
@@ -295,7 +298,7 @@ def run_top_holdings_range(ctx: StageContext, dates: Sequence[date]) -> StageRes
             F.col("trade_date").between(dates[0], dates[-1])
         ).select("currency", F.col("trade_date").alias("as_of_date"), "usd_per_unit")
         result = top_holdings_analytics(
-            holdings, stocks, fundamentals, fx, ctx.universe, dates, PERIODS
+            holdings, stocks, fundamentals, fx, ctx.universe, dates, rules.PERIODS
         )
         rows = rows_of(result, TOP_HOLDINGS_TABLE.columns)
     write_dates(url, TOP_HOLDINGS_TABLE, "as_of_date", dates, rows)
@@ -312,7 +315,8 @@ def run_monthly_returns_range(ctx: StageContext, dates: Sequence[date]) -> Stage
     """Stage 8 for every session of ``dates`` in one Spark job (idempotent)."""
     dates = sorted({require_session(d) for d in dates})
     spark = get_spark(ctx.settings, len(dates))
-    first = previous_session_n(min(g[2] for g in month_grid(dates[:1])), MAX_STALE_SESSIONS)
+    opening = min(g[2] for g in month_grid(dates[:1]))
+    first = previous_session_n(opening, rules.MAX_STALE_SESSIONS)
     bars = price_bars(
         read_table(spark, ctx.database_url, ETF_PRICES).where(
             F.col("ticker").isin(ctx.universe.tickers)

@@ -13,6 +13,7 @@ import asyncpg
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
+from trendfolio.db.connect import connection
 from trendfolio.db.writes import TableSpec, copies_as_is, upsert
 from trendfolio.errors import UsageError
 
@@ -67,19 +68,16 @@ def rows_of(df: DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
 def _pylist(column: pa.ChunkedArray) -> list[Any]:
     if pa.types.is_timestamp(column.type) and column.type.tz is not None:
         column = column.cast(pa.timestamp(column.type.unit))
-    return column.to_pylist()
+    values: list[Any] = column.to_pylist()  # pyarrow has no type hints
+    return values
 
 
 def in_transaction(database_url: str, body: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Run ``body`` on a fresh connection inside one transaction (from synchronous code)."""
 
     async def run() -> T:
-        conn = await asyncpg.connect(database_url)
-        try:
-            async with conn.transaction():
-                return await body(conn)
-        finally:
-            await conn.close()
+        async with connection(database_url) as conn, conn.transaction():
+            return await body(conn)
 
     return asyncio.run(run())
 

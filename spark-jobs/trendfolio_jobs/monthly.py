@@ -1,8 +1,8 @@
-"""Stage 6: the monthly 20-stock portfolio from the last session's 5-, 10- and 20-day portfolios.
+"""Stage 6: the monthly portfolio from the last session's portfolios of every period.
 
-score(T) = (w5 + w10 + w20) / 3 (0 where absent); the 20 best (ties: higher 20-day return, then
-ticker), renormalised to sum to 1; ``source_periods`` in "20d,10d,5d" order; ``valid_until`` the
-last session of the next month. Many month ends run in one job.
+score(T) = the mean of T's weights over the periods' portfolios (0 where absent); the best
+(:data:`rules.MONTHLY_ORDER`), renormalised to sum to 1; ``source_periods`` longest period first;
+``valid_until`` the last session of the next month. Many month ends run in one job.
 """
 
 from __future__ import annotations
@@ -14,19 +14,21 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from trendfolio import rules
 from trendfolio.calendar import is_last_session_of_month, last_session_of_month, require_session
 from trendfolio.db.writes import TableSpec
 from trendfolio.pipeline import StageContext, StageResult
 from trendfolio_jobs.allocation import ALLOCATION_TABLE, STOCK_PRICES, stock_bars
 from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import as_of_frame, lookback_start, price, r_p, sessions_frame
+from trendfolio_jobs.ranking import keep_first
 from trendfolio_jobs.session import get_spark
 
 log = logging.getLogger(__name__)
 
-MONTHLY_SIZE = 20
-RETURN_PERIOD = 20  # the tie-break's "20-day return"
-PERIOD_ORDER = (20, 10, 5)  # source_periods lists the periods in this order
+PERIOD_ORDER = tuple(sorted(rules.PERIODS, reverse=True))  # source_periods: "20d,10d,5d"
+# how allocation_reason states the score: "score = (w5 + w10 + w20)/3"
+SCORE_TEXT = f"score = ({' + '.join(f'w{p}' for p in rules.PERIODS)})/{len(rules.PERIODS)}"
 
 MONTHLY_TABLE = TableSpec(
     name="analytics_08_monthly_portfolio",
@@ -77,13 +79,11 @@ def monthly_portfolio(alloc: DataFrame, r20: DataFrame, spark: SparkSession) -> 
         F.max("market_cap").alias("market_cap"),
         F.concat_ws(",", F.array_sort(F.collect_set("etf_ticker"))).alias("etf_tickers"),
     )
-    best = Window.partitionBy("as_of_date").orderBy(
-        F.col("score").desc(), F.col("r").desc_nulls_last(), "ticker"
-    )
-    kept = (
-        scored.join(r20.select("ticker", "as_of_date", "r"), ["ticker", "as_of_date"], "left")
-        .withColumn("final_rank", F.row_number().over(best))
-        .where(F.col("final_rank") <= MONTHLY_SIZE)
+    kept = keep_first(
+        scored.join(r20.select("ticker", "as_of_date", "r"), ["ticker", "as_of_date"], "left"),
+        rules.MONTHLY_ORDER,
+        ["as_of_date"],
+        position_column="final_rank",
     )
     total = F.sum("score").over(Window.partitionBy("as_of_date"))
     rebalances = [r[0] for r in alloc.select("as_of_date").distinct().collect()]
@@ -101,7 +101,7 @@ def monthly_portfolio(alloc: DataFrame, r20: DataFrame, spark: SparkSession) -> 
         (F.col("r") * 100).alias("return_20d"),
         "market_cap",
         F.concat(
-            F.lit("score = (w5 + w10 + w20)/3 from "),
+            F.lit(f"{SCORE_TEXT} from "),
             F.col("source_periods"),
             F.lit(" via "),
             F.col("etf_tickers"),
@@ -143,14 +143,15 @@ def run_monthly_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
         .localCheckpoint()
     )
     tickers = [r[0] for r in alloc.select("ticker").distinct().collect()]
+    first = lookback_start(ends[0], rules.MONTHLY_RETURN_PERIOD)
     stocks = stock_bars(
         read_table(spark, url, STOCK_PRICES).where(
             F.col("ticker").isin(tickers)
-            & F.col("trade_date").between(lookback_start(ends[0], RETURN_PERIOD), ends[-1])
+            & F.col("trade_date").between(first, ends[-1])
         )
     ).select("ticker", "trade_date", "close", "adj_close")
-    sessions = sessions_frame(spark, lookback_start(ends[0], RETURN_PERIOD), ends[-1])
-    r20 = r_p(price(stocks, sessions), as_of_frame(spark, ends), [RETURN_PERIOD])
+    sessions = sessions_frame(spark, first, ends[-1])
+    r20 = r_p(price(stocks, sessions), as_of_frame(spark, ends), [rules.MONTHLY_RETURN_PERIOD])
     rows = rows_of(monthly_portfolio(alloc, r20, spark), MONTHLY_TABLE.columns)
     write_dates(url, MONTHLY_TABLE, "rebalance_date", ends, rows)
     log.info("stage 6: monthly portfolios for %s: %d rows", ", ".join(map(str, ends)), len(rows))

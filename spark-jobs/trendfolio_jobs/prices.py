@@ -1,4 +1,6 @@
-"""The price rules of SPEC §1 as pure DataFrame → DataFrame functions, for many dates at once.
+"""The price rules of SPEC §1 as pure DataFrame → DataFrame functions, for many dates at once:
+:func:`price` and :func:`r_p` are the DataFrame form of :func:`trendfolio.rules.price` and
+:func:`trendfolio.rules.simple_return` (tests/jobs/test_prices.py holds them equal).
 
 Frames in:
 - bars: ``ticker, trade_date, close, adj_close`` (one row per ticker and day) and any columns
@@ -23,8 +25,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, IntegerType, StructField, StructType
 
 from trendfolio.calendar import require_session, session_offset, sessions_between
+from trendfolio.rules import MAX_STALE_SESSIONS
 
-MAX_STALE_SESSIONS = 3  # price(T, s) may come from a bar at most this many sessions before s
 REPORTING_CURRENCY = "USD"
 
 _SESSIONS_SCHEMA = StructType(
@@ -50,8 +52,9 @@ def as_of_frame(spark: SparkSession, dates: Sequence[date]) -> DataFrame:
 
 
 def price(bars: DataFrame, sessions: DataFrame) -> DataFrame:
-    """price(T, s) per ticker and session where defined: the latest bar ≤ s, at most 3 sessions
-    old, with all its columns.
+    """price(T, s) per ticker and session where defined: the latest bar ≤ s, at most
+    ``MAX_STALE_SESSIONS`` old, with all its columns. The DataFrame form of
+    :func:`trendfolio.rules.price`, for every session of ``sessions`` at once.
     """
     extras = [c for c in bars.columns if c not in ("ticker", "trade_date", "close", "adj_close")]
     by_ticker = Window.partitionBy("ticker").orderBy("session_idx")
@@ -121,7 +124,8 @@ def basis_ratio(now_adj: str, now_raw: str, then_adj: str, then_raw: str) -> Col
 
 def r_p(prices: DataFrame, as_of: DataFrame, periods: Sequence[int]) -> DataFrame:
     """r_P(T, D) = price(T, D) / price(T, s0) − 1 on adjusted closes when both ends have one, else
-    raw; undefined → no row.
+    raw; undefined → no row. The DataFrame form of :func:`trendfolio.rules.simple_return` over
+    :func:`price`'s rows (``prices``), the same float operations in the same order.
     """
     by_ticker = Window.partitionBy("ticker").orderBy("session_idx")
     start_of = [

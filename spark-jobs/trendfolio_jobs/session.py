@@ -12,12 +12,12 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from trendfolio.config import Settings
+from trendfolio.wiring import spark_master
 
 log = logging.getLogger(__name__)
 
 POSTGRES_PACKAGE = "org.postgresql:postgresql:42.7.14"
 _POSTGRES_JAR = "org.postgresql_postgresql-42.7.14.jar"
-LOCAL_MASTER = "local[2]"
 SHUFFLE_PARTITIONS = 4
 _LOG4J2 = """\
 rootLogger.level = warn
@@ -126,7 +126,7 @@ def _cached_jars(ivy: Path) -> list[Path]:
 def spark_conf(settings: Settings, sessions: int = 1) -> dict[str, str]:
     """Every Spark setting the session is built with, for jobs over ``sessions`` sessions."""
     home = settings.home.resolve()
-    master = settings.spark_master or LOCAL_MASTER
+    master = spark_master(settings)
     long_job = sessions >= LONG_JOB_SESSIONS
     java_options = [
         *(() if long_job else SHORT_JOB_JVM_OPTIONS),

@@ -1,4 +1,4 @@
-"""Stage 3: which ETFs beat the reference ETF (SPY) over 5, 10 and 20 sessions."""
+"""Stage 3: which ETFs beat the reference ETF (SPY) over each period P (SPEC §1)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from trendfolio import rules
 from trendfolio.calendar import require_session
 from trendfolio.config import Settings
 from trendfolio.db.writes import TableSpec
 from trendfolio.errors import TrendfolioError
-from trendfolio.pipeline import PERIODS, StageContext, StageResult
+from trendfolio.pipeline import StageContext, StageResult
 from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import as_of_frame, lookback_start, price, r_p, sessions_frame
+from trendfolio_jobs.ranking import position
 from trendfolio_jobs.session import get_spark
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,8 @@ TRENDING_TABLE = TableSpec(
 
 
 def trend_periods(settings: Settings) -> tuple[int, ...]:
-    """The periods stage 3 computes: 5, 10, 20 and the trend period the portfolio reads."""
-    return tuple(sorted({*PERIODS, settings.trend_period}))
+    """The periods stage 3 computes: every period P and the trend period the portfolio reads."""
+    return tuple(sorted({*rules.PERIODS, settings.trend_period}))
 
 
 def price_bars(table: DataFrame) -> DataFrame:
@@ -53,6 +55,13 @@ def price_bars(table: DataFrame) -> DataFrame:
     )
 
 
+def reference_returns(returns: DataFrame, reference: str) -> DataFrame:
+    """The reference ETF's r_P per date and period: ``as_of_date, period, ref_r``."""
+    return returns.where(F.col("ticker") == reference).select(
+        "as_of_date", "period", F.col("r").alias("ref_r")
+    )
+
+
 def trending_etfs(
     returns: DataFrame,
     as_of: DataFrame,
@@ -61,8 +70,8 @@ def trending_etfs(
     threshold: float,
     periods: Sequence[int],
 ) -> DataFrame:
-    """analytics_03 rows: return, reference return, rank among defined returns and ``is_trending``
-    per ETF, date and period.
+    """analytics_03 rows: return, reference return, rank among defined returns
+    (:data:`rules.RETURN_RANK`) and ``is_trending`` per ETF, date and period.
     """
     spark = returns.sparkSession
     grid = (
@@ -71,12 +80,8 @@ def trending_etfs(
         .crossJoin(F.broadcast(spark.createDataFrame([(p,) for p in periods], "period int")))
     )
     etf_returns = returns.withColumnRenamed("ticker", "etf_ticker")
-    ref_returns = returns.where(F.col("ticker") == reference).select(
-        "as_of_date", "period", F.col("r").alias("ref_r")
-    )
-    by_return = Window.partitionBy("as_of_date", "period").orderBy(
-        F.col("r").desc_nulls_last(), "etf_ticker"
-    )
+    ref_returns = reference_returns(returns, reference)
+    # SPEC §4: the reference itself is never trending, said outright, not left to r > ref_r
     beats = (
         (F.col("etf_ticker") != reference)
         & (F.col("r") > F.col("ref_r"))
@@ -92,7 +97,9 @@ def trending_etfs(
             (F.col("r") * 100).alias("return_pct"),
             (F.col("ref_r") * 100).alias("spy_return_pct"),
             F.coalesce(beats, F.lit(False)).alias("is_trending"),
-            F.when(F.col("r").isNotNull(), F.row_number().over(by_return)).alias("rank"),
+            F.when(
+                F.col("r").isNotNull(), position(rules.RETURN_RANK, ["as_of_date", "period"])
+            ).alias("rank"),
             "price_basis",
         )
     )

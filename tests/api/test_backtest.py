@@ -20,6 +20,7 @@ import pytest
 from tests.api.conftest import ApiServer, LoadedDb, start_server
 from tests.support.databases import create_database
 from trendfolio import calendar
+from trendfolio.db.connect import connection
 from trendfolio.db.server import PgServer
 
 STRATEGIES = ["5d", "10d", "20d", "monthly", "SPY"]
@@ -27,11 +28,8 @@ YEAR = 252
 
 
 async def fetch(db: LoadedDb, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(db.url)
-    try:
+    async with connection(db.url) as conn:
         return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +203,7 @@ COPY_CHILDREN = (
 @pytest.fixture
 async def second_run(body: dict[str, Any], loaded_db: LoadedDb) -> AsyncIterator[int]:
     """A newer run (the stored one copied, in one transaction), removed afterwards."""
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         async with conn.transaction():
             new_id: int = await conn.fetchval(COPY_RUN, body["run"]["id"])
             for sql in COPY_CHILDREN:
@@ -215,8 +212,6 @@ async def second_run(body: dict[str, Any], loaded_db: LoadedDb) -> AsyncIterator
             yield new_id
         finally:
             await conn.execute("DELETE FROM backtest_runs WHERE id = $1", new_id)
-    finally:
-        await conn.close()
 
 
 def test_runs_are_listed_newest_first_and_chosen_by_id(
@@ -240,8 +235,7 @@ async def test_a_run_still_being_written_is_not_served(
     client: httpx.Client, body: dict[str, Any], loaded_db: LoadedDb
 ) -> None:
     """A run row whose metrics are not stored yet (its transaction not done) stays invisible."""
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         half = await conn.fetchval(
             "INSERT INTO backtest_runs (start_date, end_date, universe, source, cost_bps, lag, "
             "sessions, point_in_time) VALUES ('2026-08-03', '2026-08-20', 'spdr', 'sample', 10, "
@@ -253,8 +247,6 @@ async def test_a_run_still_being_written_is_not_served(
             assert resp.status_code == 404 and str(half) in resp.json()["detail"]
         finally:
             await conn.execute("DELETE FROM backtest_runs WHERE id = $1", half)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,15 @@ import pytest
 from tests.api import expected
 from tests.api.conftest import MONTH_END, LoadedDb
 from trendfolio import calendar
+from trendfolio.db.connect import connection
 
 BENCHMARKS = {"SPY", "QQQ", "IWM", "DIA", "EWY", "SCHD"}  # the spdr universe
 REBALANCE = MONTH_END  # the backfill's first session, a month's last: the monthly stage ran there
 
 
 async def fetch(db: LoadedDb, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(db.url)
-    try:
+    async with connection(db.url) as conn:
         return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
 
 
 def test_status_gives_the_latest_date_in_the_data_and_the_last_run_per_stage(
@@ -37,7 +35,7 @@ def test_status_gives_the_latest_date_in_the_data_and_the_last_run_per_stage(
     assert s["is_sample"] is (loaded_db.source == "sample")
     assert s["universe"] == "spdr"
     stages = {r["stage"]: r for r in s["stages"]}
-    from trendfolio.runner import STAGES
+    from trendfolio.stages import PIPELINE as STAGES
 
     assert {"benchmark", "sector", "trending", "holdings", "allocation"} <= set(stages)
     assert set(stages) <= {st.name for st in STAGES}
@@ -53,8 +51,7 @@ async def test_trending_table_follows_the_real_rule(
     assert body["as_of_date"] == day.isoformat() and body["period_days"] == period
     rows = {r["etf_ticker"]: r for r in body["etfs"]}
     assert len(rows) == 17 and {t for t, r in rows.items() if r["is_benchmark"]} == BENCHMARKS
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         spy = await expected.period_return(conn, "etf", "SPY", day, period)
         assert spy is not None
         assert body["spy_return_pct"] == pytest.approx(100 * spy, rel=1e-9)
@@ -64,8 +61,6 @@ async def test_trending_table_follows_the_real_rule(
             assert r["return_pct"] == pytest.approx(100 * ret, rel=1e-9), ticker
             assert r["vs_spy_pct"] == pytest.approx(100 * (ret - spy), rel=1e-6, abs=1e-9)
             assert r["is_trending"] is (ticker != "SPY" and ret > spy and ret > 0), ticker
-    finally:
-        await conn.close()
     returns = [r["return_pct"] for r in body["etfs"]]
     assert returns == sorted(returns, reverse=True)
     assert [r["rank"] for r in body["etfs"]] == list(range(1, 18))
@@ -124,8 +119,7 @@ async def test_top_holdings_are_the_stage_rows_per_period_in_percent(
     assert [e["time_period"] for e in every] == [5, 10, 20]
     fields = ("holding_ticker", "holding_name", "holding_sector", "rank_position", "avg_return",
               "total_return", "volatility", "avg_volume", "current_price", "market_cap")
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         for entry in every:
             period = entry["time_period"]
             rows = await conn.fetch(
@@ -147,8 +141,6 @@ async def test_top_holdings_are_the_stage_rows_per_period_in_percent(
                 r = await expected.period_return(conn, "stock", h["holding_ticker"], as_of, period)
                 if r is not None:
                     assert h["total_return"] == pytest.approx(100 * r, rel=1e-6, abs=1e-9)
-    finally:
-        await conn.close()
     five = client.get(f"/api/etf-holdings/top-holdings/{etf.lower()}",
                       params={"time_period": 5, "as_of_date": day.isoformat()}).json()
     assert five == [e for e in every if e["time_period"] == 5]
@@ -217,8 +209,7 @@ async def test_monthly_performance_keeps_the_last_complete_months_and_the_curren
     assert [r["is_complete"] for r in spy] == [True, True, True, False]
     assert spy[0]["is_benchmark"] is True
     # Month end to month end, recomputed from the collected SPY bars (percent).
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         for month_start, end, got in ((date(2026, 6, 30), date(2026, 7, 31), spy[2]),
                                       (date(2026, 7, 31), day, spy[3])):
             n = len(calendar.sessions_between(month_start, end)) - 1
@@ -232,8 +223,6 @@ async def test_monthly_performance_keeps_the_last_complete_months_and_the_curren
         r = await expected.period_return(conn, "etf", "SPY", date(2026, 8, 19), n)
         assert r is not None and len(august) == 1
         assert august[0]["monthly_return"] == pytest.approx(100 * r, rel=1e-9)
-    finally:
-        await conn.close()
     every = client.get("/dashboard/monthly-performance").json()
     assert len(every) == len([r for r in stored
                               if r["month"] in set(complete[-12:]) or not r["is_complete"]])
@@ -251,8 +240,7 @@ async def test_monthly_portfolio_against_spy_matches_an_independent_computation(
     assert points[0]["portfolio_pct"] == 0 and points[0]["spy_pct"] == 0
     weights = {r["ticker"]: r["weight"] / 100
                for r in client.get("/stocks/monthly-portfolio").json()["data"]}
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         for p in points[1:]:
             day = date.fromisoformat(p["date"])
             n = len(calendar.sessions_between(REBALANCE, day)) - 1
@@ -263,8 +251,6 @@ async def test_monthly_portfolio_against_spy_matches_an_independent_computation(
             total = sum(weights[t] for t in priced)
             want = 100 * sum(weights[t] * r for t, r in priced.items()) / total
             assert p["portfolio_pct"] == pytest.approx(want, rel=1e-9)
-    finally:
-        await conn.close()
 
 
 async def test_etf_benchmark_counts_sessions_not_calendar_days(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 from tests.api.conftest import LoadedDb, start_server
+from trendfolio.db.connect import connection
 from trendfolio.db.server import PgServer
 
 
@@ -26,16 +26,16 @@ async def test_a_database_outage_is_a_503_and_the_api_recovers(
     name = db_url.rsplit("/", 1)[1]
     for server in start_server(empty, tmp_path):
         assert httpx.get(f"{server.url}/stocks/portfolio").json() == []
-        admin = await asyncpg.connect(pg_server.url("postgres"))
-        try:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-            for path in ("/stocks/portfolio", "/dashboard/status", "/backtest", "/health"):
-                resp = httpx.get(f"{server.url}{path}")
-                assert resp.status_code == 503, (path, resp.text)
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-            assert httpx.get(f"{server.url}/stocks/portfolio").status_code == 200
-        finally:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-            await admin.close()
+        async with connection(pg_server.url("postgres")) as admin:
+            try:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                    name)
+                for path in ("/stocks/portfolio", "/dashboard/status", "/backtest", "/health"):
+                    resp = httpx.get(f"{server.url}{path}")
+                    assert resp.status_code == 503, (path, resp.text)
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                assert httpx.get(f"{server.url}/stocks/portfolio").status_code == 200
+            finally:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')

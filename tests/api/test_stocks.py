@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.api import expected
 from tests.api.conftest import LoadedDb
+from trendfolio.db.connect import connection
 
 PERIODS = (5, 10, 20)
 
@@ -16,8 +16,7 @@ PERIODS = (5, 10, 20)
 async def test_portfolio_weights_match_an_independent_computation(
     client: httpx.Client, loaded_db: LoadedDb, period: int
 ) -> None:
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         for day in loaded_db.sessions:
             resp = client.get("/stocks/portfolio",
                               params={"period_days": period, "as_of_date": day.isoformat()})
@@ -52,8 +51,6 @@ async def test_portfolio_weights_match_an_independent_computation(
                 assert r["weight"] == pytest.approx(100 * want[r["ticker"]], rel=1e-9)
             assert sum(r["weight"] for r in rows) == pytest.approx(100, abs=1e-7)
             assert [r["weight"] for r in rows] == sorted((r["weight"] for r in rows), reverse=True)
-    finally:
-        await conn.close()
 
 
 def test_portfolio_defaults_to_the_latest_date_in_the_data(

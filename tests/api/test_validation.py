@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import ApiServer, LoadedDb, start_server
+from trendfolio.db.connect import connection
 
 BAD = [
     ("/stocks/portfolio", {"period_days": "7"}, "period_days"),
@@ -87,28 +88,19 @@ def test_unknown_things_are_a_404_naming_them(
 
 async def test_hostile_input_left_the_data_alone(client: httpx.Client, loaded_db: LoadedDb) -> None:
     client.get("/stocks/x/history", params={"start_date": "2026-01-01); DELETE FROM x; --"})
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         assert await conn.fetchval("SELECT count(*) FROM collected_00_meta_etf") == 17
-    finally:
-        await conn.close()
 
 
 async def test_the_api_reads_with_the_read_only_role(api: ApiServer, loaded_db: LoadedDb) -> None:
-    conn = await asyncpg.connect(loaded_db.url)
-    try:
+    async with connection(loaded_db.url) as conn:
         users = {r["usename"] for r in await conn.fetch(
             "SELECT usename FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()")}
-    finally:
-        await conn.close()
     assert "api_test_reader" in users
-    reader = await asyncpg.connect(loaded_db.reader_url)
-    try:
+    async with connection(loaded_db.reader_url) as reader:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await reader.execute("DELETE FROM analytics_05_portfolio_allocation")
-    finally:
-        await reader.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from tests.chart.conftest import CHART, HELM, REPO, SPARK_OPERATOR_VERSION, TOOLS
-from trendfolio.runner import STAGES
+from trendfolio.stages import PIPELINE as STAGES
 
 pytestmark = pytest.mark.chart
 KUBE_APISERVER = TOOLS / "bin" / "kube-apiserver"

@@ -24,7 +24,7 @@ from tests.chart.conftest import (
     pod_specs,
     template,
 )
-from trendfolio.runner import STAGES
+from trendfolio.stages import PIPELINE as STAGES
 
 pytestmark = pytest.mark.chart
 FULL = f"{RELEASE}-trendfolio"

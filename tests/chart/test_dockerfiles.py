@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.chart.conftest import REPO
-from trendfolio.cli import main
+from trendfolio_app.cli import main
 
 pytestmark = pytest.mark.chart
 IMAGES = {

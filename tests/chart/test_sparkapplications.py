@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.chart.conftest import CHART, REPO, Rendered, parse, template
-from trendfolio.runner import STAGES
+from trendfolio.stages import PIPELINE as STAGES
 
 pytestmark = pytest.mark.chart
 SPARK_STAGES = [s.name for s in STAGES if s.kind == "spark"]

@@ -10,9 +10,16 @@ from trendfolio.bus import InProcessBus
 from trendfolio.config import load_settings
 from trendfolio.errors import SourceError
 from trendfolio.pipeline import StageContext
+from trendfolio.sources.base import Fundamental
 from trendfolio.sources.csv_source import CsvSource
+from trendfolio.sources.resume import Progress
 from trendfolio.universe import parse_universe
-from trendfolio_collector.stages import stage_benchmark, stage_holdings, stage_sector
+from trendfolio_collector.stages import (
+    stage_benchmark,
+    stage_etf_holdings,
+    stage_holdings,
+    stage_sector,
+)
 
 UNIVERSE = parse_universe("t", "ticker,is_benchmark,is_reference,sector_name\n"
                                "SPY,true,true,\nXLK,false,false,Technology\n")
@@ -103,3 +110,67 @@ async def test_holdings_the_source_does_not_carry_leave_the_day_whole(
         assert await conn.fetchval("SELECT count(*) FROM collected_06_daily_stock_history") == 0
     finally:
         await conn.close()
+
+
+async def test_holdings_are_collected_in_the_etf_pick_order(db_url: str, csv_dir: Path) -> None:
+    """SPEC §4: trend-period return, best first, ties by ticker (``rules.ETF_PICK_ORDER``)."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.executemany(
+            "INSERT INTO analytics_03_trending_etfs (etf_ticker, as_of_date, period, return_pct, "
+            "is_trending) VALUES ($1, '2026-08-20', $2, $3, $4)",
+            [("XLK", 20, 2.0, True), ("XLF", 20, 3.0, True), ("XLB", 20, 2.0, True),
+             ("XLE", 20, 9.0, False), ("XLU", 5, 9.0, True)],
+        )
+    finally:
+        await conn.close()
+    res = await stage_holdings(_ctx(db_url), date(2026, 8, 20), CsvSource(csv_dir),
+                               InProcessBus(db_url))
+    assert res.details["trending"] == ["XLF", "XLB", "XLK"]
+
+
+class _RememberingCsv(CsvSource):
+    """A CSV market that keeps resumable progress on disk, as the yfinance source does, and
+    notes which holdings it was asked about."""
+
+    def __init__(self, folder: Path, home: Path) -> None:
+        super().__init__(folder)
+        self._home = home
+        self.asked: list[str] = []
+
+    def progress(self, run_key: str) -> Progress:
+        return Progress(self._home, run_key)
+
+    def fundamentals(self, ticker: str, start: date, end: date) -> list[Fundamental]:
+        self.asked.append(ticker)
+        return super().fundamentals(ticker, start, end)
+
+
+async def test_a_failed_holding_is_all_a_rerun_asks_for(
+    db_url: str, csv_dir: Path, tmp_path: Path
+) -> None:
+    """A holding that failed is never recorded as done: its ETF stays unfinished, and the next
+    run for the same day asks for the ETF's snapshot and that holding, nothing else."""
+    (csv_dir / "holdings.csv").write_text(
+        "etf,holding,weight,asof\nXLK,AAPL,0.2,2026-01-02\nXLK,MSFT,0.1,2026-01-02\n"
+        "XLK,ZZZ,0.05,2026-01-02\n")
+    universe = parse_universe("t", "ticker,is_benchmark,is_reference,sector_name\n"
+                                   "SPY,true,true,\nXLK,false,false,Technology\n")
+    ctx = StageContext(load_settings(), universe, db_url, "csv:x")
+    day, home = date(2026, 8, 20), tmp_path / "home"
+
+    first = _RememberingCsv(csv_dir, home)
+    res = await stage_etf_holdings(ctx, day, first, InProcessBus(db_url))
+    assert res.details["failed"] == ["ZZZ"] and sorted(first.asked) == ["AAPL", "MSFT", "ZZZ"]
+
+    again = _RememberingCsv(csv_dir, home)
+    res = await stage_etf_holdings(ctx, day, again, InProcessBus(db_url))
+    assert again.asked == ["ZZZ"] and res.details["resumed_stocks"] == 2
+    assert res.details["resumed_etfs"] == ["SPY"]  # it has no holdings: nothing left to do
+
+    with (csv_dir / "prices.csv").open("a") as prices:
+        prices.write("ZZZ,2026-08-20,,,,10,,100\n")
+    fixed = _RememberingCsv(csv_dir, home)
+    res = await stage_etf_holdings(ctx, day, fixed, InProcessBus(db_url))
+    assert fixed.asked == ["ZZZ"] and res.details["failed"] == []
+    assert not list(home.glob("*.json"))  # finished whole: the next run refreshes everything

@@ -89,12 +89,12 @@ def structure(gate_dates: list[str]) -> dict[str, Any]:
             "triggers_winter": _trigger_times(dag, winter, 5),
             "triggers_summer": _trigger_times(dag, summer, 5),
         }
-    from trendfolio_dags.tasks import known_stages
+    from trendfolio.stages import ALL
 
     return {
         "import_errors": {str(k): v for k, v in bag.import_errors.items()},
         "dags": dags,
-        "known_stages": list(known_stages()),
+        "known_stages": [s.name for s in ALL],
     }
 
 

@@ -48,9 +48,31 @@ async def test_a_failed_transaction_writes_nothing(db_url: str) -> None:
     await conn.close()
 
 
+STATEMENT_COUNTER = """
+CREATE TABLE _statements (n int NOT NULL);
+INSERT INTO _statements VALUES (0);
+CREATE FUNCTION _count_statement() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN UPDATE _statements SET n = n + 1; RETURN NULL; END $$;
+CREATE TRIGGER _count AFTER INSERT ON collected_07_stock_fundamentals
+  FOR EACH STATEMENT EXECUTE FUNCTION _count_statement();
+"""
+
+
 async def test_large_batches_take_one_statement(db_url: str) -> None:
+    """The server counts the INSERT statements on the table (a statement-level trigger): a
+    batch of 20,000 rows is one of them, where a row-by-row writer would make 20,000."""
     conn = await asyncpg.connect(db_url)
+    await conn.execute(STATEMENT_COUNTER)
     rows = [(f"T{i:05d}", date(2026, 8, 20), float(i + 1), None, "bulk") for i in range(20_000)]
     async with conn.transaction():
         assert await upsert(conn, SPEC, rows) == 20_000
+    assert await conn.fetchval("SELECT n FROM _statements") == 1
+    assert await conn.fetchval("SELECT count(*) FROM collected_07_stock_fundamentals") == 20_000
+    # the counter tells the two apart: the same rows one statement each count once per row
+    await conn.executemany(
+        "INSERT INTO collected_07_stock_fundamentals (ticker, as_of_date, market_cap, "
+        "shares_outstanding, source) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        rows[:500],
+    )
+    assert await conn.fetchval("SELECT n FROM _statements") == 1 + 500
     await conn.close()

@@ -12,6 +12,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from trendfolio.config import Settings
+from trendfolio.db.connect import connection
 from trendfolio.pipeline import StageContext
 from trendfolio.universe import Universe, parse_universe
 from trendfolio_jobs.session import get_spark, stop_spark
@@ -64,7 +65,7 @@ def stage_context(
 
 
 class Db:
-    """Set-up and checks on the test's database, with plain asyncpg."""
+    """Set-up and checks on the test's database, one short connection per call."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -72,18 +73,12 @@ class Db:
     async def insert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
+        async with connection(self.url) as conn:
             await conn.copy_records_to_table(table, records=rows, columns=list(columns))
-        finally:
-            await conn.close()
 
     async def fetch(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
-        conn = await asyncpg.connect(self.url)
-        try:
+        async with connection(self.url) as conn:
             return [tuple(r) for r in await conn.fetch(query, *args)]
-        finally:
-            await conn.close()
 
 
 @pytest.fixture
@@ -109,9 +104,12 @@ async def backfilled(
     from datetime import date
 
     from trendfolio.calendar import sessions_between
+    from trendfolio.db import queries
+    from trendfolio.db.connect import connection
     from trendfolio.db.server import PgServer
-    from trendfolio.runner import Runner, prepare_database
     from trendfolio.universe import load_universe
+    from trendfolio_app.runner import Runner
+    from trendfolio_app.stages import pipeline_stages
 
     assert isinstance(pg_server, PgServer)
     name = f"bf_{request.param}_{secrets.token_hex(4)}"
@@ -119,13 +117,15 @@ async def backfilled(
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = pg_server.url(name)
     universe = load_universe(request.param)
-    runner = Runner(spark_settings, universe, url, f"csv:{market_2026}")
+    settings = spark_settings.model_copy(update={"source": f"csv:{market_2026}"})
+    runner = Runner(settings, universe, url)
     try:
-        await prepare_database(url, universe, runner.source)
+        async with connection(url) as conn:
+            await queries.prepare(conn, universe, runner.source.name, runner.source.is_sample)
         sessions = sessions_between(
             date.fromisoformat(BACKFILL_START), date.fromisoformat(BACKFILL_END)
         )
-        await runner.backfill(sessions)
+        await runner.backfill(sessions, pipeline_stages())
     finally:
         await runner.close()
     yield runner.ctx, request.param

@@ -1,8 +1,10 @@
-"""Stage 5 on tiny hand-computed frames, and once on a real PostgreSQL database."""
+"""Stage 5 on tiny hand-computed frames (holdings in another currency among them), and once
+on a real PostgreSQL database."""
 
 from __future__ import annotations
 
 import asyncio
+import typing
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -11,21 +13,24 @@ import pandas as pd
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from trendfolio import rules
 from trendfolio.calendar import sessions_between
 from trendfolio.config import Weighting
 from trendfolio.errors import TrendfolioError
 from trendfolio.pipeline import StageContext
 from trendfolio.universe import Universe
+from trendfolio_jobs import allocation
 from trendfolio_jobs.allocation import (
     OUTCOME_SCHEMA,
+    PER_ETF,
     allocation_frames,
     holdings_snapshot,
     pick_per_etf,
     run_allocation,
     selected_holdings,
-    top_by_weight,
     weigh,
 )
+from trendfolio_jobs.ranking import keep_first
 
 from .conftest import Db
 
@@ -45,6 +50,7 @@ STOCKS = (
     "sector string, currency string"
 )
 FUNDAMENTALS = "ticker string, as_of_date date, market_cap double, shares_outstanding double"
+FX = "currency string, as_of_date date, usd_per_unit double"
 
 
 def d(text: str) -> date:
@@ -257,7 +263,7 @@ def test_selected_holdings_are_top_ten_by_weight_then_five_by_market_cap(
         [(t, D, c, False) for t, c in market_caps.items()],
         "ticker string, as_of_date date, market_cap double, market_cap_estimated boolean",
     )
-    top = top_by_weight(holdings_snapshot(snap, etfs))
+    top = keep_first(holdings_snapshot(snap, etfs), rules.TOP_BY_WEIGHT, PER_ETF)
     assert sorted(r.holding_ticker for r in top.collect()) == names[:10]
     got = selected_holdings(top, mcaps).collect()
     # H03 has no market cap; H04, H05 and H09 tie at 300 and all fit; H11, H12 are not top 10
@@ -268,6 +274,67 @@ def test_selected_holdings_are_top_ten_by_weight_then_five_by_market_cap(
         ("H07", 400.0),
         ("H09", 300.0),
     ]
+
+
+def korean_market(spark: SparkSession, fx_rows: list[tuple[str, date, float]]) -> list[object]:
+    """EWY trending, holding Samsung (KRW, cap 600 trillion won, +30%) and a USD stock (+10%)."""
+    trend = spark.createDataFrame([("EWY", D, 2, 4.0, True)], TREND)
+    holdings = spark.createDataFrame(
+        [
+            ("EWY", "005930.KS", 0.25, "KRW", d("2026-06-01"), True),
+            ("EWY", "CPNG", 0.05, "USD", d("2026-06-01"), True),
+        ],
+        HOLDINGS,
+    )
+    stocks = spark.createDataFrame(
+        [
+            ("005930.KS", d("2026-07-06"), 70000.0, None, "Samsung", "Technology", "KRW"),
+            ("005930.KS", d("2026-07-08"), 91000.0, None, "Samsung", "Technology", "KRW"),
+            ("CPNG", d("2026-07-06"), 20.0, None, "Coupang", "Consumer Cyclical", "USD"),
+            ("CPNG", d("2026-07-08"), 22.0, None, "Coupang", "Consumer Cyclical", "USD"),
+        ],
+        STOCKS,
+    )
+    fundamentals = spark.createDataFrame(
+        [("005930.KS", d("2026-07-01"), 6.0e14, None), ("CPNG", d("2026-07-01"), 4.0e10, None)],
+        FUNDAMENTALS,
+    )
+    frames = allocation_frames(
+        trend, holdings, stocks, fundamentals, [D], [2], 2, fx=spark.createDataFrame(fx_rows, FX)
+    )
+    return [frames.outcomes.collect(), frames.left_out.collect()]
+
+
+def test_holdings_in_another_currency_are_converted_with_the_days_rate(
+    spark: SparkSession,
+) -> None:
+    # a rate for another day does not count: only D's rate converts
+    outcomes, left_out = korean_market(
+        spark, [("KRW", D, 0.00072), ("KRW", d("2026-07-07"), 0.5)]
+    )
+    assert left_out == []
+    [pick] = outcomes
+    assert (pick.etf_ticker, pick.ticker, pick.status) == ("EWY", "005930.KS", "picked")
+    assert pick.market_cap == pytest.approx(6.0e14 * 0.00072)  # 432 billion USD
+    assert pick.r == pytest.approx(0.3)
+    assert pick.portfolio_weight == 1.0
+
+
+def test_holdings_in_another_currency_without_a_rate_are_left_out_with_a_reason(
+    spark: SparkSession,
+) -> None:
+    outcomes, left_out = korean_market(spark, [("KRW", d("2026-07-07"), 0.00072)])
+    [pick] = outcomes
+    # Samsung's won cap is never compared with dollars: Coupang is the pick
+    assert (pick.ticker, pick.market_cap, pick.status) == ("CPNG", 4.0e10, "picked")
+    assert [(x.etf_ticker, x.holding_ticker, x.market_cap_note) for x in left_out] == [
+        ("EWY", "005930.KS", "quoted in KRW and no USD rate for 2026-07-08: left out")
+    ]
+
+
+def test_every_weighting_the_settings_accept_is_one_stage_5_computes() -> None:
+    # Settings refuses any other value at start-up, so stage 5 needs no check of its own
+    assert set(typing.get_args(Weighting)) == set(allocation._SCORES)
 
 
 def candidate(

@@ -14,8 +14,9 @@ import pytest
 
 from trendfolio.calendar import sessions_between
 from trendfolio.pipeline import StageContext
-from trendfolio.runner import STAGES, Runner
 from trendfolio.universe import load_universe
+from trendfolio_app.runner import Runner
+from trendfolio_app.stages import SparkStage, pipeline_stages
 
 from .conftest import Db
 from .test_real_data import TABLES, snapshot
@@ -28,7 +29,7 @@ pytestmark = [
 CUTOFF = date(2026, 6, 30)
 EARLY = sessions_between(date(2026, 6, 22), CUTOFF)  # includes a month end
 LATER = sessions_between(date(2026, 7, 1), date(2026, 7, 10))
-SPARK_STAGES = [s for s in STAGES if s.kind == "spark"]
+SPARK_STAGES = [s for s in pipeline_stages() if isinstance(s, SparkStage)]
 
 
 def num(text: str) -> float | None:
@@ -76,7 +77,7 @@ async def test_later_data_changes_no_earlier_result(
     ctx: StageContext = stage_context(universe)
     rows = market_rows(market_2026, set(universe.tickers))
     await load(db, rows, lambda day: day <= CUTOFF)
-    runner = Runner(ctx.settings, universe, ctx.database_url, "test")
+    runner = Runner(ctx.settings, universe, ctx.database_url)
     await runner.backfill(EARLY, SPARK_STAGES)
     before = await snapshot(db.url, *EARLY)
     assert before["analytics_05_portfolio_allocation"]

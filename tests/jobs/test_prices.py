@@ -1,12 +1,16 @@
-"""The SPEC §1 price rules on tiny hand-computed frames."""
+"""The SPEC §1 price rules on tiny hand-computed frames, and against the rules' own Python
+form on random bars."""
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
 from pyspark.sql import SparkSession
 
+from trendfolio import rules
+from trendfolio.calendar import sessions_between
 from trendfolio_jobs.prices import as_of_frame, mcap, price, r_p, sessions_frame
 
 pytestmark = [
@@ -98,6 +102,56 @@ def test_r_p_over_several_periods(spark: SparkSession) -> None:
     got = sorted((r.period, r.r) for r in r_p(price(bars, sessions), as_of, [1, 2, 4]).collect())
     # s0: P=1 → 07-07 (price of 07-06), P=2 → 07-06, P=4 → 07-01
     assert got == [(1, 0.19999999999999996), (2, 0.19999999999999996), (4, 0.5)]
+
+
+def random_bars(rng: random.Random, sessions: list[date]) -> dict[str, dict[date, rules.Bar]]:
+    """Bars 1 to 5 sessions apart (so some sessions are more than 3 from the last bar), about a
+    quarter of them without an adjusted close, for several tickers."""
+    out: dict[str, dict[date, rules.Bar]] = {}
+    for ticker in ("AAA", "BBB", "CCC", "DDD", "EEE", "FFF"):
+        bars, i = {}, rng.randrange(4)
+        while i < len(sessions):
+            close = rng.uniform(5.0, 500.0)
+            adj = None if rng.random() < 0.25 else close * rng.uniform(0.5, 1.0)
+            bars[sessions[i]] = rules.Bar(close, adj)
+            i += rng.randint(1, 5)
+        out[ticker] = bars
+    return out
+
+
+def test_price_and_r_p_are_the_rules_price_and_simple_return(spark: SparkSession) -> None:
+    sessions = sessions_between(d("2026-03-02"), d("2026-06-30"))
+    bars = random_bars(random.Random(20260708), sessions)
+    frame = spark.createDataFrame(
+        [(t, day, b.close, b.adj_close) for t, by_day in bars.items() for day, b in by_day.items()],
+        BARS,
+    )
+    prices = price(frame, sessions_frame(spark, sessions[0], sessions[-1]))
+    got_prices = {(r.ticker, r.session): rules.Bar(r.close, r.adj_close) for r in prices.collect()}
+    at = {
+        (t, i): bar
+        for t in bars
+        for i in range(len(sessions))
+        if (bar := rules.price(bars[t], sessions, i)) is not None
+    }
+    assert got_prices == {(t, sessions[i]): bar for (t, i), bar in at.items()}
+    assert len(at) < len(bars) * len(sessions)  # some prices are undefined (too stale)
+
+    returns = r_p(prices, as_of_frame(spark, sessions), rules.PERIODS).collect()
+    got = {(r.ticker, r.as_of_date, r.period): (r.r, r.price_basis) for r in returns}
+    expected = {}
+    for (t, i), end in at.items():
+        for p in rules.PERIODS:
+            start = at.get((t, i - p)) if i >= p else None
+            if start is not None:
+                adjusted = start.adj_close is not None and end.adj_close is not None
+                expected[(t, sessions[i], p)] = (
+                    rules.simple_return(start, end),
+                    "adj" if adjusted else "raw",
+                )
+    # the same float operations in the same order: equal to the last bit
+    assert got == expected
+    assert {basis for _, basis in got.values()} == {"adj", "raw"}
 
 
 def test_mcap_observed_else_estimated(spark: SparkSession) -> None:

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from trendfolio.calendar import is_last_session_of_month, sessions_between
+from trendfolio.db.connect import connection
 from trendfolio.pipeline import StageContext
 from trendfolio.universe import load_universe
 from trendfolio_jobs.allocation import run_allocation
@@ -41,11 +42,8 @@ def market(market_2026: Path) -> oracle.Market:
 
 
 async def fetch(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(url)
-    try:
+    async with connection(url) as conn:
         return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
 
 
 async def test_trending_matches_the_oracle(

@@ -1,8 +1,10 @@
-"""How the local Spark session is sized: a daily run stays small, a long backfill gets room."""
+"""How the Spark session is built: the master the wiring decides; locally, a daily run stays
+small and a long backfill gets room."""
 
 from __future__ import annotations
 
 from trendfolio.config import Settings
+from trendfolio.wiring import spark_master
 from trendfolio_jobs.session import LONG_JOB_DRIVER_MEMORY, LONG_JOB_SESSIONS, spark_conf
 
 
@@ -20,3 +22,12 @@ def test_a_long_backfill_gets_full_jit_and_a_larger_heap(spark_settings: Setting
     assert "TieredStopAtLevel" not in long["spark.driver.extraJavaOptions"]
     assert long["spark.driver.memory"] == LONG_JOB_DRIVER_MEMORY
     assert "-Duser.timezone=UTC" in long["spark.driver.extraJavaOptions"]
+
+
+def test_the_master_is_the_one_the_wiring_decides(spark_settings: Settings) -> None:
+    assert spark_conf(spark_settings)["spark.master"] == spark_master(spark_settings)
+    cluster = spark_settings.model_copy(update={"spark_master": "spark://spark:7077"})
+    conf = spark_conf(cluster)
+    # a cluster's executors must reach the driver: no loopback pinning there
+    assert conf["spark.master"] == "spark://spark:7077"
+    assert "spark.driver.bindAddress" not in conf

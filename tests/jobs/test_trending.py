@@ -16,9 +16,11 @@ from pyspark.sql import SparkSession
 from trendfolio.calendar import previous_session, session_offset, sessions_between
 from trendfolio.errors import TrendfolioError
 from trendfolio.pipeline import StageContext
+from trendfolio.rules import MAX_STALE_SESSIONS
 from trendfolio.universe import Universe, load_universe
+from trendfolio_jobs import trending
 from trendfolio_jobs.io import jdbc_target
-from trendfolio_jobs.prices import MAX_STALE_SESSIONS, as_of_frame
+from trendfolio_jobs.prices import as_of_frame
 from trendfolio_jobs.trending import run_trending, trending_etfs
 
 from .conftest import Db
@@ -74,13 +76,18 @@ def test_trending_rank_reference_and_threshold(spark: SparkSession) -> None:
     ]
 
 
-def test_reference_is_never_trending(spark: SparkSession) -> None:
+def test_reference_is_never_trending(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SPY never beats its own return, so only a rigged reference return below SPY's (3%
+    # against 4%, above AAA's 2%) shows that the rule, not the arithmetic, keeps SPY out
+    rigged = spark.createDataFrame([(D1, 20, 0.03)], "as_of_date date, period int, ref_r double")
+    monkeypatch.setattr(trending, "reference_returns", lambda returns, reference: rigged)
     returns = spark.createDataFrame(
         [("SPY", D1, 20, 0.04, "adj"), ("AAA", D1, 20, 0.02, "adj")], RETURNS
     )
     got = trending_etfs(
         returns, as_of_frame(spark, [D1]), ["SPY", "AAA"], "SPY", threshold=-1.0, periods=[20]
     ).collect()
+    assert {r.spy_return_pct for r in got} == {pct(0.03)}
     assert sorted((r.etf_ticker, r.is_trending, r.rank) for r in got) == [
         ("AAA", False, 2),
         ("SPY", False, 1),

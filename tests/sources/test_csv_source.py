@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from trendfolio.config import load_settings
 from trendfolio.errors import SourceError, UsageError
-from trendfolio.sources.base import open_source
 from trendfolio.sources.csv_source import CsvSource
+from trendfolio.wiring import open_source
 
 
 def _write(folder: Path, name: str, text: str) -> None:
@@ -37,7 +38,7 @@ XLK,NVDA,0.15,2026-06-01
 
 
 def test_bars_within_range_with_blanks(data: Path) -> None:
-    src = open_source(f"csv:{data}")
+    src = open_source(load_settings(source=f"csv:{data}", home=data))
     bars = src.daily_bars("SPY", date(2026, 8, 19), date(2026, 8, 20))
     assert [(b.trade_date.day, b.close, b.adj_close, b.volume) for b in bars] == [
         (19, 101.0, None, None), (20, 102.0, 101.0, 3000)]
@@ -91,7 +92,7 @@ def test_bad_files_name_the_line(tmp_path: Path, text: str, message: str) -> Non
 
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"prices\.csv not found"):
-        open_source(f"csv:{tmp_path / 'nope'}")
+        open_source(load_settings(source=f"csv:{tmp_path / 'nope'}", home=tmp_path))
 
 
 def test_real_market_data_loads(market_2026: Path) -> None:

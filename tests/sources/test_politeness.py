@@ -1,4 +1,4 @@
-"""Rate limit, backoff, bounded retries, response cache and resumable progress, in isolation."""
+"""Rate limit, backoff, bounded retries and the response cache, in isolation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from trendfolio.errors import SourceError, SourceUnavailable
 from trendfolio.sources.politeness import (
     CachedResponse,
-    Progress,
     RateLimited,
     ResponseCache,
     RetryPolicy,
@@ -20,7 +19,6 @@ from trendfolio.sources.politeness import (
     backoff_delay,
     is_retryable,
     retry,
-    run_resumable,
 )
 
 pytestmark = pytest.mark.timeout(30)
@@ -237,60 +235,3 @@ def test_cache_writes_atomically(tmp_path: Path) -> None:
     assert len(files) == 5 and all(
         p.suffix == ".json" and not p.name.startswith(".") for p in files
     )
-
-
-# --------------------------------------------------------------------------- progress
-
-
-def test_progress_survives_a_restart(tmp_path: Path) -> None:
-    first = Progress(tmp_path, "bars:2026-05-01")
-    first.mark_done("SPY")
-    first.mark_done("XLK")
-
-    again = Progress(tmp_path, "bars:2026-05-01")
-    assert again.done == {"SPY", "XLK"}
-    assert again.pending(["SPY", "AAPL", "XLK", "MSFT"]) == ["AAPL", "MSFT"]
-    assert Progress(tmp_path, "bars:2026-05-04").done == set()  # another run, another file
-    again.reset()
-    assert Progress(tmp_path, "bars:2026-05-01").done == set()
-
-
-def test_progress_file_names_are_safe_and_distinct(tmp_path: Path) -> None:
-    a, b = Progress(tmp_path, "a/b"), Progress(tmp_path, "a:b")
-    assert a.path.parent == tmp_path and b.path.parent == tmp_path and a.path != b.path
-
-
-def test_unreadable_progress_starts_afresh(tmp_path: Path) -> None:
-    progress = Progress(tmp_path, "run")
-    progress.mark_done("SPY")
-    progress.path.write_text("garbage")
-    assert Progress(tmp_path, "run").done == set()
-
-
-def test_run_resumable_records_failures_and_skips_done(tmp_path: Path) -> None:
-    progress = Progress(tmp_path, "run")
-    progress.mark_done("SPY")
-    worked: list[str] = []
-
-    def work(ticker: str) -> None:
-        worked.append(ticker)
-        if ticker == "XLK":
-            raise SourceError("no bars", ticker=ticker)
-
-    report = run_resumable(["SPY", "XLK", "AAPL"], progress, work)
-    assert worked == ["XLK", "AAPL"]
-    assert report.skipped == ["SPY"] and report.done == ["AAPL"]
-    assert list(report.failed) == ["XLK"]
-    assert Progress(tmp_path, "run").done == {"SPY", "AAPL"}  # a failure is never "done"
-
-
-def test_run_resumable_stops_when_the_source_is_unavailable(tmp_path: Path) -> None:
-    progress = Progress(tmp_path, "run")
-
-    def work(ticker: str) -> None:
-        if ticker == "AAPL":
-            raise SourceUnavailable("gave up after 5 tries", ticker=ticker)
-
-    with pytest.raises(SourceUnavailable):
-        run_resumable(["SPY", "AAPL", "MSFT"], progress, work)
-    assert Progress(tmp_path, "run").pending(["SPY", "AAPL", "MSFT"]) == ["AAPL", "MSFT"]

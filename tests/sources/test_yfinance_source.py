@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,15 +19,13 @@ import yfinance as yf
 from yfinance.data import YfData
 
 from tests.support.yahoo_replay import FIXTURES, FOREVER, Faults, ReplaySession, YahooReplayServer
+from trendfolio.config import load_settings
 from trendfolio.errors import SourceError
 from trendfolio.sources.base import DailyBar
-from trendfolio.sources.politeness import (
-    ResponseCache,
-    RetryPolicy,
-    TokenBucket,
-    run_resumable,
-)
+from trendfolio.sources.politeness import ResponseCache, RetryPolicy, TokenBucket
+from trendfolio.sources.resume import run_resumable
 from trendfolio.sources.yfinance_source import YFinanceSource
+from trendfolio.wiring import open_source
 
 pytestmark = [
     # yfinance 1.7 itself still passes inplace= to pandas 3; not ours to fix here.
@@ -295,7 +293,7 @@ def test_second_call_is_served_from_the_disk_cache(
     assert server.seen[asked:] == []
 
 
-def test_resume_skips_finished_tickers(
+async def test_resume_skips_finished_tickers(
     server: YahooReplayServer, make_source: SourceFactory
 ) -> None:
     tickers = ["SPY", "XLK", "AAPL", "MSFT"]
@@ -305,8 +303,10 @@ def test_resume_skips_finished_tickers(
     class Interrupted(Exception):
         pass
 
-    def collect(source: YFinanceSource, stop_at: str | None) -> Callable[[str], None]:
-        def work(ticker: str) -> None:
+    def collect(
+        source: YFinanceSource, stop_at: str | None
+    ) -> Callable[[str], Coroutine[None, None, None]]:
+        async def work(ticker: str) -> None:
             if ticker == stop_at:
                 raise Interrupted(ticker)  # the job is killed before this ticker
             fetched.append(ticker)
@@ -316,7 +316,7 @@ def test_resume_skips_finished_tickers(
 
     first = make_source()
     with pytest.raises(Interrupted):
-        run_resumable(tickers, first.progress(run_key), collect(first, stop_at="AAPL"))
+        await run_resumable(tickers, first.progress(run_key), collect(first, stop_at="AAPL"))
     assert fetched == ["SPY", "XLK"]
 
     fetched.clear()
@@ -324,7 +324,7 @@ def test_resume_skips_finished_tickers(
     restarted = make_source()  # a new process: progress is read back from disk
     progress = restarted.progress(run_key)
     assert progress.done == {"SPY", "XLK"}
-    report = run_resumable(tickers, progress, collect(restarted, stop_at=None))
+    report = await run_resumable(tickers, progress, collect(restarted, stop_at=None))
 
     assert fetched == ["AAPL", "MSFT"]
     assert report.skipped == ["SPY", "XLK"] and report.done == ["AAPL", "MSFT"]
@@ -345,7 +345,7 @@ _LIVE = os.environ.get("TRENDFOLIO_NETWORK_TESTS") == "1"
     not _LIVE, reason="talks to the real Yahoo Finance; set TRENDFOLIO_NETWORK_TESTS=1 to run"
 )
 def test_live_yahoo_daily_bars(tmp_path: Path) -> None:
-    source = YFinanceSource.from_settings(home=tmp_path)
+    source = open_source(load_settings(source="yfinance", home=tmp_path))
     try:
         end = date.today()
         bars = source.daily_bars("SPY", end - timedelta(days=14), end)

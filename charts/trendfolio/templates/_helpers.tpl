@@ -185,7 +185,7 @@ env:
 {{- end -}}
 {{- end -}}
 
-{{/* The stages (trendfolio.runner.STAGES; a test keeps the two lists equal): name → kind. */}}
+{{/* The stages (trendfolio.stages.PIPELINE; a test keeps the two lists equal): name → kind. */}}
 {{- define "trendfolio.stages" -}}
 benchmark: collect
 sector: collect

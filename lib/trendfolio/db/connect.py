@@ -1,26 +1,14 @@
-"""Where the database is: ``TRENDFOLIO_DATABASE_URL``, or the embedded server under the home."""
+"""Connections: one ``async with connection(url)`` for every short-lived one, and URLs in
+messages without their password. Which database to use is ``trendfolio.wiring``'s decision.
+"""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import asyncpg
-
-from trendfolio.config import Settings
-
-
-def database_url(settings: Settings) -> str:
-    """The read-write URL; starts the embedded server when no URL is configured."""
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from trendfolio.db.server import embedded_url
-
-        return embedded_url(settings.home)
 
 
 def describe(url: str) -> str:
@@ -32,6 +20,7 @@ def describe(url: str) -> str:
 
 @asynccontextmanager
 async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to ``url``, closed when the block ends."""
     conn = await asyncpg.connect(url)
     try:
         yield conn

@@ -7,7 +7,6 @@ from trendfolio.sources.base import (
     HoldingsSnapshot,
     Source,
     TickerMeta,
-    open_source,
 )
 
 __all__ = [
@@ -17,5 +16,4 @@ __all__ = [
     "HoldingsSnapshot",
     "Source",
     "TickerMeta",
-    "open_source",
 ]

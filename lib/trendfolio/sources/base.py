@@ -5,9 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-
-from trendfolio.errors import UsageError
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,36 @@ class TickerMeta:
     currency: str | None
 
 
+class RunProgress(Protocol):
+    """The tickers one collection run has finished, so that a re-run after an interruption
+    skips them (``trendfolio.sources.resume``)."""
+
+    run_key: str
+
+    def is_done(self, ticker: str) -> bool: ...
+
+    def mark_done(self, ticker: str) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass
+class Unrecorded:
+    """Progress kept nowhere: a re-run redoes everything, which costs nothing for a source that
+    reads local files or generates its data, and asks no upstream to tolerate it."""
+
+    run_key: str
+
+    def is_done(self, ticker: str) -> bool:
+        return False
+
+    def mark_done(self, ticker: str) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+
 class Source(ABC):
     """Where prices, market caps and holdings come from.
 
@@ -91,19 +119,7 @@ class Source(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and flush caches."""
 
-
-def open_source(spec: str, *, home: Path | None = None) -> Source:
-    """Build a source from ``yfinance``, ``csv:DIR`` or ``sample``."""
-    if spec == "sample":
-        from trendfolio.sources.sample import SampleSource
-
-        return SampleSource()
-    if spec.startswith("csv:"):
-        from trendfolio.sources.csv_source import CsvSource
-
-        return CsvSource(Path(spec[4:]))
-    if spec == "yfinance":
-        from trendfolio.sources.yfinance_source import YFinanceSource
-
-        return YFinanceSource.from_settings(home=home)
-    raise UsageError(f"unknown source {spec!r}: use yfinance, csv:DIR or sample")
+    def progress(self, run_key: str) -> RunProgress:
+        """Where the collection run ``run_key`` records the tickers it finished: by default
+        nowhere; a source whose calls cost an upstream's patience keeps it on disk."""
+        return Unrecorded(run_key)

@@ -5,8 +5,9 @@ Pure building blocks with no HTTP client in them, so each is testable with a fak
 * :class:`TokenBucket` paces requests (a rate per second plus a burst);
 * :func:`backoff_delay` and :func:`retry` retry transient failures (429, timeouts, dropped
   connections) with exponential backoff and full jitter, a bounded number of times;
-* :class:`ResponseCache` keeps raw responses on disk so a rerun does not ask again;
-* :class:`Progress` and :func:`run_resumable` let an interrupted collection resume.
+* :class:`ResponseCache` keeps raw responses on disk so a rerun does not ask again.
+
+Resuming an interrupted collection is ``trendfolio.sources.resume``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ import json
 import logging
 import os
 import random
-import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -334,102 +333,3 @@ def _b64encode(data: bytes) -> str:
 
 def _b64decode(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-# --------------------------------------------------------------------------- resumable progress
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class Progress:
-    """The tickers already finished for one run, kept in ``root/<run key>.json``.
-
-    Re-read on construction, so a new process (a restarted job) skips what an interrupted
-    one finished. A ticker is marked only after its work succeeded, hence a failure is
-    retried on resume and never recorded as done.
-    """
-
-    def __init__(self, root: Path, run_key: str) -> None:
-        if not run_key:
-            raise ValueError("run_key must not be empty")
-        self.run_key = run_key
-        # Readable file name plus a short hash, so two keys that sanitise alike never share one.
-        digest = hashlib.sha256(run_key.encode()).hexdigest()[:10]
-        self.path = root / f"{_UNSAFE.sub('_', run_key)[:80]}-{digest}.json"
-        self._done = self._load()
-
-    def _load(self) -> set[str]:
-        try:
-            data = json.loads(self.path.read_bytes())
-            return {str(t) for t in data["done"]}
-        except FileNotFoundError:
-            return set()
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            # Losing progress only costs refetching (which the response cache absorbs).
-            log.warning(
-                "starting %s afresh: unreadable progress file %s: %s", self.run_key, self.path, exc
-            )
-            return set()
-
-    @property
-    def done(self) -> frozenset[str]:
-        return frozenset(self._done)
-
-    def is_done(self, ticker: str) -> bool:
-        return ticker in self._done
-
-    def pending(self, tickers: Iterable[str]) -> list[str]:
-        """``tickers`` not finished yet, in the given order."""
-        return [t for t in tickers if t not in self._done]
-
-    def mark_done(self, ticker: str) -> None:
-        self._done.add(ticker)
-        self._save()
-
-    def reset(self) -> None:
-        self._done.clear()
-        self.path.unlink(missing_ok=True)
-
-    def _save(self) -> None:
-        body = {
-            "run_key": self.run_key,
-            "done": sorted(self._done),
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        atomic_write_bytes(self.path, json.dumps(body, indent=1).encode())
-
-
-@dataclass
-class RunReport:
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-
-
-def run_resumable(
-    tickers: Sequence[str], progress: Progress, work: Callable[[str], None]
-) -> RunReport:
-    """Run ``work`` for every ticker not already done, marking each done after it succeeds.
-
-    A ``SourceError`` for one ticker is recorded and the run moves on; ``SourceUnavailable``
-    (the upstream refuses everything) and any other exception stop the run, and the next
-    run resumes after the last finished ticker.
-    """
-    report = RunReport()
-    for ticker in tickers:
-        if progress.is_done(ticker):
-            report.skipped.append(ticker)
-            continue
-        try:
-            work(ticker)
-        except SourceUnavailable:
-            raise
-        except SourceError as err:
-            log.warning("%s: not collected: %s", ticker, err)
-            report.failed[ticker] = str(err)
-            continue
-        progress.mark_done(ticker)
-        report.done.append(ticker)
-    if report.skipped:
-        log.info("%s: resumed, skipped %d finished tickers", progress.run_key, len(report.skipped))
-    return report

@@ -34,7 +34,7 @@ from curl_cffi.requests import Headers, Response, Session
 from curl_cffi.requests.session import HttpMethod
 from yfinance.exceptions import YFDataException
 
-from trendfolio.config import Settings, settings
+from trendfolio.config import Settings
 from trendfolio.errors import SourceError, UsageError
 from trendfolio.sources.base import (
     DailyBar,
@@ -46,13 +46,13 @@ from trendfolio.sources.base import (
 )
 from trendfolio.sources.politeness import (
     CachedResponse,
-    Progress,
     RateLimited,
     ResponseCache,
     RetryPolicy,
     TokenBucket,
     retry,
 )
+from trendfolio.sources.resume import Progress
 
 log = logging.getLogger(__name__)
 
@@ -337,14 +337,15 @@ class YFinanceSource(Source):
         self._home = home
 
     @classmethod
-    def from_settings(cls, home: Path | None = None) -> YFinanceSource:
-        s = settings()
-        home = home if home is not None else s.home
+    def from_settings(cls, settings: Settings) -> YFinanceSource:
+        """Rate limits, tries and timeouts from ``settings``; caches under its home."""
+        home = settings.home
         _pin_yfinance_cache(home / "cache" / "yfinance")
-        return cls(PoliteSession.from_settings(s, home), home=home)
+        return cls(PoliteSession.from_settings(settings, home), home=home)
 
     def progress(self, run_key: str) -> Progress:
-        """Resumable progress of one collection run (e.g. ``"bars:2026-05-01"``)."""
+        """Resumable progress of one collection run (e.g. ``"bars:2026-05-01"``), on disk beside
+        the response cache: a restarted job asks Yahoo only for what is left."""
         return Progress(self._home / "cache" / "yahoo" / "progress", run_key)
 
     def _ticker(self, symbol: str) -> Any:

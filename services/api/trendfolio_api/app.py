@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from trendfolio.config import Settings
 from trendfolio.db.connect import describe
+from trendfolio_api.crud import NotFound
 from trendfolio_api.deps import require_api_key
 from trendfolio_api.metrics import MetricsMiddleware
 from trendfolio_api.models import ErrorDetail
@@ -30,9 +31,10 @@ def reader_url(settings: Settings) -> str:
     readonly = settings.readonly_database_url
     if readonly is not None and readonly.get_secret_value().strip():
         return readonly.get_secret_value()
-    from trendfolio.db.connect import database_url
+    # Imported here: wiring brings the bus and the sources, which only this fallback needs.
+    from trendfolio import wiring
 
-    url = database_url(settings)
+    url = wiring.database_url(settings)
     log.warning(
         "TRENDFOLIO_READONLY_DATABASE_URL is not set: the API connects to %s with the read-write "
         "role; set it (and run `trendfolio db migrate`) to use the read-only role",
@@ -80,6 +82,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(asyncpg.PostgresError)
     @app.exception_handler(OSError)

@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes: the pool, the API key, parameter types, date lookups."""
+"""Dependencies shared by the routes: the pool, the API key and the parameter types."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncpg
 from fastapi import Depends, HTTPException, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
-from trendfolio_api import queries
+from trendfolio import rules
 
 _API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -35,15 +35,18 @@ def require_api_key(
         raise HTTPException(401, "missing or invalid X-API-Key header")
 
 
-class Period(IntEnum):
-    """A portfolio horizon in sessions (SPEC §4): only 5, 10 and 20 exist."""
+# "5, 10 or 20", for descriptions.
+PERIOD_CHOICES = f"{', '.join(map(str, rules.PERIODS[:-1]))} or {rules.PERIODS[-1]}"
+# An enum, so OpenAPI lists the periods and anything else is a 422; its members come from the
+# rule. mypy cannot name members built from data but still types it as an IntEnum.
+Period = IntEnum("Period", {f"D{p}": p for p in rules.PERIODS})  # type: ignore[misc]
+Period.__doc__ = f"A portfolio horizon in sessions (SPEC §1): {PERIOD_CHOICES}."
+# The seed's default horizon, the longest one.
+DEFAULT_PERIOD = Period(max(rules.PERIODS))
 
-    D5 = 5
-    D10 = 10
-    D20 = 20
-
-
-PeriodDays = Annotated[Period, Query(description="portfolio horizon in sessions: 5, 10 or 20")]
+PeriodDays = Annotated[
+    Period, Query(description=f"portfolio horizon in sessions: {PERIOD_CHOICES}")
+]
 AsOfDate = Annotated[
     date | None,
     Query(description="as-of session (YYYY-MM-DD); default: the latest in the data"),
@@ -52,38 +55,3 @@ _TICKER = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,31}$"
 Symbol = Annotated[str, Path(pattern=_TICKER, description="stock or ETF ticker")]
 EtfTicker = Annotated[str, Path(pattern=_TICKER, description="ETF ticker")]
 TickerQuery = Annotated[str, Query(pattern=_TICKER, description="ETF ticker")]
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(404, what)
-
-
-async def resolve_as_of(
-    conn: asyncpg.Pool | asyncpg.Connection, requested: date | None, latest_sql: str, period: int
-) -> date | None:
-    """The requested as-of date if the pipeline ran for it (else 404), or the latest one."""
-    if requested is None:
-        latest: date | None = await conn.fetchval(latest_sql, period)
-        return latest
-    if not await conn.fetchval(queries.DATE_KNOWN, requested):
-        raise not_found(f"no pipeline run for as_of_date {requested.isoformat()}")
-    return requested
-
-
-async def fetch_portfolio(
-    pool: asyncpg.Pool, as_of_date: date | None, period: int
-) -> list[asyncpg.Record]:
-    """The period's portfolio rows for the date (default: its latest); 404 for an unknown date."""
-    rows: list[asyncpg.Record] = await pool.fetch(queries.PORTFOLIO, as_of_date, period)
-    if not rows[0]["known"]:
-        assert as_of_date is not None
-        raise not_found(f"no pipeline run for as_of_date {as_of_date.isoformat()}")
-    return [r for r in rows if r["ticker"] is not None]
-
-
-def is_benchmark(etf_type: str | None) -> bool:
-    return etf_type in ("benchmark", "both")
-
-
-def is_sector(etf_type: str | None) -> bool:
-    return etf_type in ("sector", "both")

@@ -11,16 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
-from trendfolio import calendar
+from trendfolio import calendar, rules
 from trendfolio_dashboard.api import ApiClient, ApiError
 
-PERIOD_VIEWS = {"5": 5, "10": 10, "20": 20}
+PERIOD_VIEWS = {str(p): p for p in rules.PERIODS}
 MONTHLY_VIEW = "monthly"
 BACKTEST_VIEW = "backtest"
 VIEWS = (*PERIOD_VIEWS, MONTHLY_VIEW, BACKTEST_VIEW)
-DEFAULT_VIEW = "20"
-CARD_HOLDINGS = 5
-RANKING_PERIOD = 20
+DEFAULT_VIEW = str(rules.TREND_PERIOD)  # SPEC §9: the 20-day tab first
+CARD_HOLDINGS = rules.TOP_HOLDINGS_KEPT  # stage 7 keeps the top 5 of each ETF
+RANKING_PERIOD = 20  # SPEC §9: the monthly tab ranks every ETF by its 20-day return
 HISTORY_MONTHS = 12
 
 # The few requests of a view go out together; shared by every browser session.

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncpg
 from fastapi import APIRouter, Response
 
-from trendfolio_api import queries
+from trendfolio_api import crud
 from trendfolio_api.deps import PoolDep
 from trendfolio_api.models import Health
 
@@ -14,9 +13,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 async def health(pool: PoolDep, response: Response) -> Health:
-    try:
-        await pool.fetchval(queries.HEALTH)
-    except (asyncpg.PostgresError, OSError):
+    if not await crud.database_answers(pool):
         response.status_code = 503
         return Health(status="degraded", service="trendfolio-api", database="unavailable")
     return Health(status="ok", service="trendfolio-api", database="ok")

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "trendfolio.cli"]
+CLI = [sys.executable, "-m", "trendfolio_app"]
 
 
 def _cli(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,1 @@
+"""One module per ``trendfolio`` command; ``trendfolio_app.cli`` parses and dispatches."""
