@@ -31,7 +31,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,10 +42,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = REPO / ".venv" / "bin"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
+from tests.support.net import free_port
+from tests.support.paths import MARKET_2026, REPO, TRENDFOLIO, VENV_BIN
+
 RESULTS = REPO / "bench" / "results" / "api.json"
-MARKET_2026 = REPO.parent / "shared" / "data" / "market-2026"
 DAY = "2026-08-20"
 PATH = "/stocks/portfolio?period_days=20"
 TARGET_P99_MS, TARGET_RATIO = 15.0, 5.0
@@ -60,12 +60,6 @@ def say(text: str) -> None:
     sys.stderr.flush()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
     env.update(TRENDFOLIO_LOG_LEVEL="WARNING", **extra)
@@ -73,7 +67,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _cli(home: Path, env: dict[str, str], *args: str) -> None:
-    proc = subprocess.run([str(BIN / "trendfolio"), *args],
+    proc = subprocess.run([str(TRENDFOLIO), *args],
                           env=_env(TRENDFOLIO_HOME=str(home), **env),
                           capture_output=True, text=True, timeout=1200, check=False)
     if proc.returncode != 0:
@@ -310,14 +304,14 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                             "TRENDFOLIO_READONLY_DATABASE_URL": reader}, "db", "migrate")
         asyncio.run(_settle(url))
 
-        api_port, base_port = _free_port(), _free_port()
+        api_port, base_port = free_port(), free_port()
         procs.append(_start(
-            [str(BIN / "trendfolio"), "serve", "api", "--host", "127.0.0.1", "--port",
+            [str(TRENDFOLIO), "serve", "api", "--host", "127.0.0.1", "--port",
              str(api_port)],
             _env(TRENDFOLIO_HOME=str(tmp / "home"), TRENDFOLIO_DATABASE_URL=url,
                  TRENDFOLIO_READONLY_DATABASE_URL=reader), api_port, tmp / "api.log"))
         procs.append(_start(
-            [str(BIN / "python"), "-m", "uvicorn", "api_blocking_baseline:app", "--app-dir",
+            [str(VENV_BIN / "python"), "-m", "uvicorn", "api_blocking_baseline:app", "--app-dir",
              str(REPO / "bench"), "--host", "127.0.0.1", "--port", str(base_port),
              "--workers", "1", "--log-level", "warning", "--no-access-log"],
             _env(BENCH_BASELINE_DATABASE_URL=reader), base_port, tmp / "baseline.log"))

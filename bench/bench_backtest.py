@@ -38,7 +38,8 @@ from trendfolio.db.server import PgServer
 from trendfolio.pipeline import StageContext
 from trendfolio.universe import load_universe
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
+from tests.support.paths import REPO
 
 
 def synthetic_portfolios(

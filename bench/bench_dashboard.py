@@ -28,13 +28,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-from tests.dashboard.stack import (  # noqa: E402
+import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from tests.dashboard.stack import (
     CHROMIUM,
     DRAWN_JS,
     EARLIER,
@@ -44,8 +43,9 @@ from tests.dashboard.stack import (  # noqa: E402
     load_market,
     market_source,
 )
+from tests.support.paths import REPO
 
-from trendfolio.db.server import PgServer  # noqa: E402
+from trendfolio.db.server import PgServer
 
 TARGET_S = 1.5
 VIEWS = ("20", "5", "10", "monthly")

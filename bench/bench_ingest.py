@@ -54,8 +54,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-for _src in (".", "lib", "services/consumer"):  # "." for tests.support
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
+from tests.support.paths import REPO
+
+for _src in ("lib", "services/consumer"):
     if str(REPO / _src) not in sys.path:
         sys.path.insert(0, str(REPO / _src))
 

@@ -14,11 +14,12 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
 from measure import measure
+from tests.support.paths import MARKET_2026, REPO, TRENDFOLIO, VENV_BIN
 
-REPO = Path(__file__).resolve().parents[1]
-PY = str(REPO / ".venv" / "bin" / "python")
-CLI = str(REPO / ".venv" / "bin" / "trendfolio")
+PY = str(VENV_BIN / "python")
+CLI = str(TRENDFOLIO)
 BARE_SPARK = (
     "from trendfolio.config import load_settings\n"
     "from trendfolio_jobs.session import get_spark, stop_spark\n"
@@ -30,7 +31,7 @@ BARE_SPARK = (
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "market-2026"))
+    ap.add_argument("--data", default=str(MARKET_2026))
     ap.add_argument("--date", default="2026-08-20")
     ap.add_argument("--universe", default="spdr")
     args = ap.parse_args()

@@ -7,14 +7,10 @@ date. Runner: env TRENDFOLIO_AIRFLOW_RUNNER or Variable trendfolio_runner (kuber
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG
-from airflow.timetables.trigger import CronTriggerTimetable
+from trendfolio import stages
 from trendfolio_dags import gates, schedule
 from trendfolio_dags.settings import runner
-from trendfolio_dags.tasks import DAGS_FOLDER, DEFAULT_ARGS, stage_task
-
-from trendfolio import stages
+from trendfolio_dags.tasks import dag, stage_task
 
 DAILY_STAGES = (stages.BENCHMARK, stages.SECTOR, stages.TRENDING, stages.HOLDINGS,
                 stages.ALLOCATION)
@@ -23,18 +19,9 @@ DAILY_STAGES = (stages.BENCHMARK, stages.SECTOR, stages.TRENDING, stages.HOLDING
 ANALYTICS_STAGES = (stages.TOP_HOLDINGS, stages.MONTHLY_RETURNS)
 RUNNER = runner()
 
-with DAG(
-    dag_id="trendfolio_daily",
-    description="NYSE sessions: benchmark → sector → trending → holdings → allocation (→ monthly)",
-    schedule=CronTriggerTimetable(schedule.DAILY_CRON, timezone=schedule.TIMEZONE),
-    start_date=pendulum.datetime(2026, 1, 2, tz=schedule.TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    template_searchpath=[str(DAGS_FOLDER)],
-    tags=["trendfolio", "daily", RUNNER],
-    doc_md=__doc__,
-) as dag:
+with dag("trendfolio_daily",
+         "NYSE sessions: benchmark → sector → trending → holdings → allocation (→ monthly)",
+         schedule.DAILY_CRON, "daily", RUNNER, __doc__):
     previous = gates.nyse_session()
     for stage in DAILY_STAGES:
         task = stage_task(stage, RUNNER)

@@ -1,7 +1,9 @@
-"""Shared fixtures: a real PostgreSQL server for the whole run, a fresh database per test."""
+"""Shared fixtures: a real PostgreSQL server for the whole run, a fresh database per test, and
+one real Apache Kafka broker for the session (for tests/consumer, tests/monitoring, test_bus)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -13,7 +15,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.devservices import load_devservices
+from tests.support.kafka import Broker
 from tests.support.paths import MARKET_2026
+from trendfolio.bus import ensure_topics
 from trendfolio.db.migrate import migrate
 
 
@@ -71,3 +76,27 @@ async def db_url(pg_server: object) -> AsyncIterator[str]:
     yield url
     await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[Broker]:
+    """One KRaft broker for the session, started with ``scripts/devservices.py`` in a temp home
+    and stopped by PID at the end (also when a test or the start itself failed)."""
+    ds = load_devservices()
+    if shutil.which("java") is None:
+        pytest.skip("java is not installed (Kafka needs Java 17+)")
+    if shutil.which("mvn") is None and not ds.kafka_libs().is_dir():
+        pytest.skip("mvn is not installed and the Kafka jars are not cached in .tools/kafka")
+    # Not under pytest's tmp_path: keep the broker's files out of the per-run folders.
+    made = Path(tempfile.mkdtemp(prefix="trendfolio-kafka-test-"))
+    home = made / "home"
+    try:
+        bootstrap = ds.start_kafka(home, reassign_busy_ports=True)
+        assert bootstrap.startswith("127.0.0.1:"), bootstrap
+        asyncio.run(ensure_topics(bootstrap))
+        yield Broker(ds, home, bootstrap)
+    finally:
+        pid = ds.kafka_pid(home)
+        ds.stop_kafka(home)  # SIGTERM by PID, SIGKILL after a timeout
+        assert ds.kafka_pid(home) is None, f"Kafka (pid {pid}) is still running after the tests"
+        shutil.rmtree(made, ignore_errors=True)

@@ -11,7 +11,7 @@ import asyncpg
 import pydantic
 import pytest
 
-from tests.consumer.conftest import Broker, kafka  # noqa: F401  (the session's broker)
+from tests.support.kafka import Broker
 from trendfolio.bus import InProcessBus, KafkaBus, skip_to_end
 from trendfolio.messages import EtfDaily
 from trendfolio_consumer.consumer import Consumer
@@ -54,7 +54,7 @@ async def test_a_message_that_fails_validation_never_leaves_the_producer(db_url:
 
 @pytest.mark.kafka
 async def test_on_kafka_settle_waits_until_the_consumer_group_wrote_it(
-    kafka: Broker, db_url: str  # noqa: F811
+    kafka: Broker, db_url: str
 ) -> None:
     group = f"bus-{uuid.uuid4().hex[:8]}"
     consumer = Consumer(kafka.bootstrap, db_url, group, batch_size=50, batch_ms=200, writers=1)

@@ -29,6 +29,29 @@ DEFAULT_ARGS: dict[str, Any] = {
 LABELS = {"app.kubernetes.io/name": "trendfolio", "app.kubernetes.io/component": "stage"}
 
 
+def dag(dag_id: str, description: str, cron: str, tag: str, runner: Runner, doc: str | None) -> Any:
+    """A Trendfolio DAG: on ``cron`` in New York time from 2026-01-02, no catch-up, one run at a
+    time, the stage retries of ``DEFAULT_ARGS``, templates from the DAGs folder."""
+    import pendulum
+    from airflow.sdk import DAG
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    from trendfolio_dags import schedule
+
+    return DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=CronTriggerTimetable(cron, timezone=schedule.TIMEZONE),
+        start_date=pendulum.datetime(2026, 1, 2, tz=schedule.TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        template_searchpath=[str(DAGS_FOLDER)],
+        tags=["trendfolio", tag, runner],
+        doc_md=doc,
+    )
+
+
 def stage_command(name: str) -> list[str]:
     """The stage's command line after the executable (what a pod and a subprocess run)."""
     return ["stage", name, "--date", AS_OF]

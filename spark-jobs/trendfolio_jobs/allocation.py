@@ -30,6 +30,7 @@ from trendfolio.pipeline import StageContext, StageResult
 from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import (
     as_of_frame,
+    bar_frame,
     lookback_start,
     mcap,
     price,
@@ -424,15 +425,7 @@ def allocation_frames(
 
 def stock_bars(table: DataFrame) -> DataFrame:
     """Stock bars with what is known of the company, from collected_06."""
-    return table.select(
-        "ticker",
-        "trade_date",
-        F.col("close_price").cast("double").alias("close"),
-        F.col("adj_close").cast("double").alias("adj_close"),
-        "company_name",
-        "sector",
-        "currency",
-    )
+    return bar_frame(table, "company_name", "sector", "currency")
 
 
 def _record(o: Any) -> dict[str, Any]:

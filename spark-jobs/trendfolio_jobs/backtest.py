@@ -47,7 +47,7 @@ from trendfolio.calendar import sessions_between
 from trendfolio.pipeline import StageContext
 from trendfolio.rules import PERIODS
 from trendfolio_jobs.io import read_table, rows_of
-from trendfolio_jobs.prices import basis_ratio
+from trendfolio_jobs.prices import bar_frame, basis_ratio
 from trendfolio_jobs.session import get_spark
 
 log = logging.getLogger(__name__)
@@ -349,14 +349,9 @@ def run_backtest(
     )
 
     def bars_of(table: str, tickers: list[str]) -> DataFrame:
-        return read_table(spark, url, table).where(
+        return bar_frame(read_table(spark, url, table).where(
             F.col("ticker").isin(tickers) & (F.col("trade_date") <= end)
-        ).select(
-            "ticker",
-            "trade_date",
-            F.col("close_price").cast("double").alias("close"),
-            F.col("adj_close").cast("double").alias("adj_close"),
-        )
+        ))
 
     # stocks from the stock history; a ticker with no stock bars (SPY, the source ETFs, an ETF
     # a portfolio holds) from the ETF bars

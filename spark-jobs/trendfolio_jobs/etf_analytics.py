@@ -35,6 +35,7 @@ from trendfolio_jobs.io import read_table, rows_of, write_dates
 from trendfolio_jobs.prices import (
     adjusted_basis,
     as_of_frame,
+    bar_frame,
     basis_ratio,
     lookback_start,
     mcap,
@@ -45,7 +46,7 @@ from trendfolio_jobs.prices import (
 )
 from trendfolio_jobs.ranking import keep_first
 from trendfolio_jobs.session import get_spark
-from trendfolio_jobs.trending import ETF_PRICES, price_bars
+from trendfolio_jobs.trending import ETF_PRICES
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +318,7 @@ def run_monthly_returns_range(ctx: StageContext, dates: Sequence[date]) -> Stage
     spark = get_spark(ctx.settings, len(dates))
     opening = min(g[2] for g in month_grid(dates[:1]))
     first = previous_session_n(opening, rules.MAX_STALE_SESSIONS)
-    bars = price_bars(
+    bars = bar_frame(
         read_table(spark, ctx.database_url, ETF_PRICES).where(
             F.col("ticker").isin(ctx.universe.tickers)
             & F.col("trade_date").between(first, dates[-1])

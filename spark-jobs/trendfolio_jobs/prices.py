@@ -34,6 +34,18 @@ _SESSIONS_SCHEMA = StructType(
 )
 
 
+def bar_frame(table: DataFrame, *carry: str) -> DataFrame:
+    """Daily bars in the shape the price rules read (``ticker, trade_date, close, adj_close``)
+    from a ``collected_*`` price table, with the columns ``carry`` alongside."""
+    return table.select(
+        "ticker",
+        "trade_date",
+        F.col("close_price").cast("double").alias("close"),
+        F.col("adj_close").cast("double").alias("adj_close"),
+        *carry,
+    )
+
+
 def lookback_start(first_as_of: date, longest_period: int) -> date:
     """The earliest session whose bar can matter for an r_P with P ≤ ``longest_period``."""
     return session_offset(require_session(first_as_of), -(longest_period + MAX_STALE_SESSIONS))

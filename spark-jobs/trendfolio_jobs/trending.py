@@ -16,7 +16,14 @@ from trendfolio.db.writes import TableSpec
 from trendfolio.errors import TrendfolioError
 from trendfolio.pipeline import StageContext, StageResult
 from trendfolio_jobs.io import read_table, rows_of, write_dates
-from trendfolio_jobs.prices import as_of_frame, lookback_start, price, r_p, sessions_frame
+from trendfolio_jobs.prices import (
+    as_of_frame,
+    bar_frame,
+    lookback_start,
+    price,
+    r_p,
+    sessions_frame,
+)
 from trendfolio_jobs.ranking import position
 from trendfolio_jobs.session import get_spark
 
@@ -43,16 +50,6 @@ TRENDING_TABLE = TableSpec(
 def trend_periods(settings: Settings) -> tuple[int, ...]:
     """The periods stage 3 computes: every period P and the trend period the portfolio reads."""
     return tuple(sorted({*rules.PERIODS, settings.trend_period}))
-
-
-def price_bars(table: DataFrame) -> DataFrame:
-    """Daily bars in the shape the price rules read, from a ``collected_*`` price table."""
-    return table.select(
-        "ticker",
-        "trade_date",
-        F.col("close_price").cast("double").alias("close"),
-        F.col("adj_close").cast("double").alias("adj_close"),
-    )
 
 
 def reference_returns(returns: DataFrame, reference: str) -> DataFrame:
@@ -136,7 +133,7 @@ def run_trending_range(ctx: StageContext, dates: Sequence[date]) -> StageResult:
     tickers = ctx.universe.tickers
     first = lookback_start(dates[0], max(periods))
     spark = get_spark(settings, len(dates))
-    bars = price_bars(
+    bars = bar_frame(
         read_table(spark, ctx.database_url, ETF_PRICES).where(
             F.col("ticker").isin(tickers) & F.col("trade_date").between(first, dates[-1])
         )

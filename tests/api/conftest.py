@@ -10,63 +10,17 @@ Then `trendfolio backtest` over the same range stores one real backtest run for 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from tests.support.api import MONTH_END, READER, SESSIONS, ApiServer, LoadedDb, cli, start_server
 from tests.support.databases import create_database
+from tests.support.paths import MARKET_2026
 from trendfolio.db.server import PgServer
-
-REPO = Path(__file__).resolve().parents[2]
-TRENDFOLIO = REPO / ".venv" / "bin" / "trendfolio"
-MARKET_2026 = REPO.parent / "shared" / "data" / "market-2026"
-# The two sessions the tests look at; the backfill starts earlier, at a month's last session.
-SESSIONS = (date(2026, 8, 19), date(2026, 8, 20))
-MONTH_END = date(2026, 7, 31)
-READER = "api_test_reader"
-
-
-@dataclass(frozen=True)
-class LoadedDb:
-    url: str  # read-write (the tests' own checks)
-    reader_url: str  # the read-only role the API connects with
-    source: str
-    sessions: tuple[date, ...]
-    # what `trendfolio backtest --format json` printed (empty: no run)
-    backtest: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ApiServer:
-    url: str
-    pid: int
-    log: Path
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
-    env.update(TRENDFOLIO_LOG_LEVEL="WARNING", **extra)
-    return env
-
-
-def cli(home: Path, env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(
-        [str(TRENDFOLIO), *args], env=_env(TRENDFOLIO_HOME=str(home), **env),
-        capture_output=True, text=True, timeout=900, check=False,
-    )
-    assert proc.returncode == 0, f"trendfolio {' '.join(args)} failed:\n{proc.stderr[-3000:]}"
-    return proc.stdout
 
 
 @pytest.fixture(scope="session")
@@ -87,46 +41,6 @@ async def loaded_db(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactor
         "--start", MONTH_END.isoformat(), "--end", SESSIONS[-1].isoformat(), "--format", "json"))
     cli(home, {**env, "TRENDFOLIO_READONLY_DATABASE_URL": reader_url}, "db", "migrate")
     return LoadedDb(url, reader_url, source, SESSIONS, backtest)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(
-    db: LoadedDb, home: Path, *, readonly: bool = True, **env: str
-) -> Iterator[ApiServer]:
-    port = _free_port()
-    log_path = home / f"api-{port}.log"
-    log = log_path.open("w")
-    urls = {"TRENDFOLIO_DATABASE_URL": db.url}
-    if readonly:
-        urls["TRENDFOLIO_READONLY_DATABASE_URL"] = db.reader_url
-    proc = subprocess.Popen(
-        [str(TRENDFOLIO), "serve", "api", "--host", "127.0.0.1", "--port", str(port)],
-        env=_env(TRENDFOLIO_HOME=str(home), **urls, **env),
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"API did not start: {log_path.read_text()}")
-        time.sleep(0.2)
-    try:
-        yield ApiServer(url, proc.pid, log_path)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="session")

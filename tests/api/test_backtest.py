@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.api.conftest import ApiServer, LoadedDb, start_server
+from tests.support.api import ApiServer, LoadedDb, start_server
 from tests.support.databases import create_database
 from trendfolio import calendar
 from trendfolio.db.connect import connection

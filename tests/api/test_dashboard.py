@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.api import expected
-from tests.api.conftest import MONTH_END, LoadedDb
+from tests.support.api import MONTH_END, LoadedDb
 from trendfolio import calendar
 from trendfolio.db.connect import connection
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import LoadedDb, start_server
+from tests.support.api import LoadedDb, start_server
 from trendfolio.db.connect import connection
 from trendfolio.db.server import PgServer
 

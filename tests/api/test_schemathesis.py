@@ -8,7 +8,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.api.conftest import REPO, ApiServer
+from tests.support.api import ApiServer
+from tests.support.paths import VENV_BIN
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance," \
          "response_schema_conformance"
@@ -16,7 +17,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance," 
 
 def test_schemathesis_finds_no_server_error(api: ApiServer, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "schemathesis"), "run", f"{api.url}/openapi.json",
+        [str(VENV_BIN / "schemathesis"), "run", f"{api.url}/openapi.json",
          "--checks", CHECKS, "--mode", "all", "--max-examples", "40", "--seed", "20260820",
          "--generation-database", "none", "--continue-on-failure", "--workers", "2"],
         capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.api.conftest import TRENDFOLIO
+from tests.support.paths import TRENDFOLIO
 
 
 def _serve(*args: str) -> subprocess.CompletedProcess[str]:

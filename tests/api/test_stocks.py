@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.api import expected
-from tests.api.conftest import LoadedDb
+from tests.support.api import LoadedDb
 from trendfolio.db.connect import connection
 
 PERIODS = (5, 10, 20)

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.api.conftest import ApiServer, LoadedDb, start_server
+from tests.support.api import ApiServer, LoadedDb, start_server
 from trendfolio.db.connect import connection
 
 BAD = [

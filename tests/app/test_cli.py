@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.net import free_port
+
 CLI = [sys.executable, "-m", "trendfolio_app"]
 
 
@@ -95,15 +97,6 @@ def test_run_twice_on_real_data_gives_the_same_portfolios(tmp_path: Path,
     assert max(keys.values()) == 1
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_demo_serves_the_api_and_the_dashboard_until_interrupted(tmp_path: Path) -> None:
     """`trendfolio demo` on the sample market: portfolios printed, then the API and the
     dashboard answer on their ports; Ctrl-C (SIGINT) stops both and the command."""
@@ -112,7 +105,7 @@ def test_demo_serves_the_api_and_the_dashboard_until_interrupted(tmp_path: Path)
     import urllib.error
     import urllib.request
 
-    api, dash = _free_port(), _free_port()
+    api, dash = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
     env.update(TRENDFOLIO_HOME=str(tmp_path / "home"), TRENDFOLIO_LOG_LEVEL="WARNING")
     log = tmp_path / "demo.log"
@@ -159,7 +152,7 @@ def test_sigterm_stops_the_embedded_database_a_server_started(tmp_path: Path) ->
     import time
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDFOLIO_")}
     env.update(TRENDFOLIO_HOME=str(tmp_path / "home"), TRENDFOLIO_LOG_LEVEL="WARNING")
     log = tmp_path / "api.log"

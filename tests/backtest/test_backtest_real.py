@@ -21,8 +21,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.backtest.conftest import CliRun, backtest_cli, compare_with_oracle
 from tests.backtest.oracle import load_inputs, monthly_signals, period_signals
+from tests.support.backtest import CliRun, backtest_cli, compare_with_oracle
 from trendfolio.calendar import sessions_between
 
 pytestmark = pytest.mark.spark

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,19 +21,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, HELM, REPO, SPARK_OPERATOR_VERSION, TOOLS
+from tests.support.chart import HELM, SPARK_OPERATOR_VERSION
+from tests.support.net import free_port
+from tests.support.paths import CHART, REPO, TOOLS
 from trendfolio.stages import PIPELINE as STAGES
 
 pytestmark = pytest.mark.chart
 KUBE_APISERVER = TOOLS / "bin" / "kube-apiserver"
 NS = "trendfolio"
 httpx = pytest.importorskip("httpx")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -78,7 +73,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         pytest.skip("needs .tools/bin/kube-apiserver and helm (`scripts/tools.sh apiserver`) "
                     "and etcd (Debian etcd-server)")
     d = tmp_path_factory.mktemp("apiserver")
-    client_port, peer_port, api_port = _free_port(), _free_port(), _free_port()
+    client_port, peer_port, api_port = free_port(), free_port(), free_port()
     etcd_log, api_log = d / "etcd.log", d / "apiserver.log"
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -89,7 +84,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
              "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
              "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
              "--initial-cluster", f"default=http://127.0.0.1:{peer_port}",
-             "--listen-metrics-urls", f"http://127.0.0.1:{_free_port()}"],
+             "--listen-metrics-urls", f"http://127.0.0.1:{free_port()}"],
             stdout=etcd_log.open("wb"), stderr=subprocess.STDOUT))
         _wait(procs[0], lambda: httpx.get(f"http://127.0.0.1:{client_port}/health").is_success,
               "etcd", etcd_log, 60)

@@ -12,8 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.chart.conftest import (
-    CHART,
+from tests.support.chart import (
     KUBE_VERSION,
     NAMESPACE,
     RELEASE,
@@ -24,6 +23,7 @@ from tests.chart.conftest import (
     pod_specs,
     template,
 )
+from tests.support.paths import CHART
 from trendfolio.stages import PIPELINE as STAGES
 
 pytestmark = pytest.mark.chart

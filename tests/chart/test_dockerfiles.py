@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.conftest import REPO
+from tests.support.paths import REPO
 from trendfolio_app.cli import main
 
 pytestmark = pytest.mark.chart

@@ -10,7 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, KUBE_VERSION, REPO, Rendered, parse, template
+from tests.support.chart import KUBE_VERSION, Rendered, parse, template
+from tests.support.paths import CHART, REPO
 
 pytestmark = pytest.mark.chart
 K8S = REPO / "k8s"

@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, REPO, Rendered, parse, template
+from tests.support.chart import Rendered, parse, template
+from tests.support.paths import CHART, REPO
 from trendfolio.stages import PIPELINE as STAGES
 
 pytestmark = pytest.mark.chart

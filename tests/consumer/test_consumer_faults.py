@@ -21,21 +21,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.consumer.conftest import (
-    Broker,
-    ConsumerProcess,
-    Consumers,
-    Expected,
-    Producer,
-    assert_bars_equal,
-    bar_count,
-    committed_lag,
-    count_rows,
-    eventually,
-    make_bars,
-    running,
-    wait_for_assignment,
-)
+from tests.support.bars import Expected, assert_bars_equal, bar_count, count_rows, make_bars
+from tests.support.consumers import ConsumerProcess, Consumers, wait_for_assignment
+from tests.support.kafka import Broker, Producer, committed_lag
+from tests.support.waiting import eventually, running
 from trendfolio.db.migrate import migrate
 from trendfolio.db.server import PgServer
 from trendfolio.messages import Message

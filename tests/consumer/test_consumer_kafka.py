@@ -10,21 +10,18 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.consumer.conftest import (
+from tests.support.bars import (
     ETF_TABLE,
     STOCK_TABLE,
-    Broker,
-    Consumers,
-    Producer,
     assert_bars_equal,
     bar_count,
-    committed_lag,
     count_rows,
-    eventually,
     make_bars,
-    wait_for_assignment,
 )
+from tests.support.consumers import Consumers, wait_for_assignment
+from tests.support.kafka import Broker, Producer, committed_lag
 from tests.support.malformed import MALFORMED
+from tests.support.waiting import eventually
 from trendfolio.messages import (
     EtfHoldings,
     HoldingItem,

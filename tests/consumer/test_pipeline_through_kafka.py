@@ -12,17 +12,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.consumer.conftest import (
-    TRENDFOLIO,
-    Broker,
-    Consumers,
-    Producer,
-    count_rows,
-    eventually,
-    wait_for_assignment,
-)
+from tests.support.bars import count_rows
+from tests.support.consumers import Consumers, wait_for_assignment
 from tests.support.databases import create_database
+from tests.support.kafka import Broker, Producer
 from tests.support.malformed import MALFORMED
+from tests.support.paths import TRENDFOLIO
+from tests.support.waiting import eventually
 from trendfolio.db.server import PgServer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.spark]

@@ -5,23 +5,19 @@ throw-away AIRFLOW_HOME (SQLite metadata) and skip with a reason when it is abse
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-AIRFLOW_VENV = REPO / ".venv-airflow"
-AIRFLOW_PYTHON = AIRFLOW_VENV / "bin" / "python"
-DAGS = REPO / "dags"
-PROBE = Path(__file__).with_name("airflow_probe.py")
+from tests.support.airflow import AIRFLOW_PYTHON, RunProbe, airflow_env
+from tests.support.paths import AIRFLOW_VENV
 
-RunProbe = Callable[..., dict[str, Any]]
+PROBE = Path(__file__).with_name("airflow_probe.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -33,24 +29,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "airflow" in item.keywords:
             item.add_marker(skip)
-
-
-def airflow_env(home: Path, runner: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "TRENDFOLIO_"))}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
-        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(home / "logs"),
-        # The dags-folder bundle puts the folder on sys.path; the probe loads DAGs directly.
-        PYTHONPATH=str(DAGS),
-        TRENDFOLIO_AIRFLOW_RUNNER=runner,
-        PATH=f"{AIRFLOW_VENV / 'bin'}:{os.environ.get('PATH', '')}",
-    )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="session")

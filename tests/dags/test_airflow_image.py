@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.chart.test_dockerfiles import final_stage, instructions
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "docker" / "airflow" / "Dockerfile"
 VENV_SCRIPT = REPO / "scripts" / "airflow-venv.sh"
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.dags.conftest import RunProbe
+from tests.support.airflow import RunProbe
 
 pytestmark = pytest.mark.airflow
 

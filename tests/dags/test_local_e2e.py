@@ -12,7 +12,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.dags.conftest import AIRFLOW_VENV, REPO, airflow_env
+from tests.support.airflow import airflow_env
+from tests.support.paths import AIRFLOW_VENV, REPO, TRENDFOLIO
 
 pytestmark = pytest.mark.airflow
 
@@ -28,7 +29,7 @@ def _airflow(home: Path, env: dict[str, str], *args: str, timeout: int) -> subpr
 
 
 async def test_local_runner_end_to_end(market_2026: Path, db_url: str, tmp_path: Path) -> None:
-    trendfolio = REPO / ".venv" / "bin" / "trendfolio"  # has the spark extra for stages 3 and 5
+    trendfolio = TRENDFOLIO  # has the spark extra for stages 3 and 5
     if not trendfolio.exists():
         pytest.skip(f"{trendfolio} missing: run `make install`")
     home = tmp_path / "airflow"

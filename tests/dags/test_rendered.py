@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.dags.conftest import AIRFLOW_VENV, RunProbe
+from tests.support.airflow import RunProbe
+from tests.support.paths import AIRFLOW_VENV
 
 pytestmark = pytest.mark.airflow
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "dags"))
+from tests.support.paths import DAGS
 
-from trendfolio_dags import schedule
+sys.path.insert(0, str(DAGS))
 
 from trendfolio import calendar
+from trendfolio_dags import schedule
 
 
 @pytest.mark.parametrize(

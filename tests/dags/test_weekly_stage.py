@@ -11,8 +11,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-TRENDFOLIO = REPO / ".venv" / "bin" / "trendfolio"
+from tests.support.paths import TRENDFOLIO
+
 DS = "2026-08-21"  # a Friday: the week's last session
 
 

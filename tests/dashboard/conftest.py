@@ -6,11 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from tests.dashboard.stack import (
@@ -22,31 +19,9 @@ from tests.dashboard.stack import (
     market_source,
     run_backtest,
 )
+from tests.support.dashboard import SCREENSHOTS, Market, Tab
 from tests.support.databases import create_database
 from trendfolio.db.server import PgServer
-
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-
-
-@dataclass(frozen=True)
-class Market:
-    url: str
-    source: str
-
-    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(self.url)
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    async def execute(self, query: str, *args: object) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
-            await conn.execute(query, *args)
-        finally:
-            await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -93,14 +68,6 @@ async def browser() -> AsyncIterator[Any]:
         chromium = await p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield chromium
         await chromium.close()
-
-
-@dataclass
-class Tab:
-    """A page plus the JavaScript errors it raised."""
-
-    page: Any
-    errors: list[str]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,8 +20,9 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-MARKET_2026 = REPO.parent / "shared" / "data" / "market-2026"
+from tests.support.net import free_port
+from tests.support.paths import MARKET_2026
+
 TRENDFOLIO = Path(sys.executable).with_name("trendfolio")
 CHROMIUM = Path("/usr/bin/chromium")
 # Two sessions: the latest one (the dashboard opens on it) and the one before (the date picker).
@@ -33,13 +33,6 @@ MONTH_END = "2026-07-31"
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def market_source() -> str:

@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.dashboard.conftest import Market, Tab
 from tests.dashboard.stack import DRAWN_JS, ApiServer, DashboardServer
+from tests.support.dashboard import Market, Tab
 from trendfolio.db.migrate import migrate
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.conftest import SCREENSHOTS, Market, Tab
 from tests.dashboard.stack import (
     DRAWN_JS,
     EARLIER,
@@ -21,6 +20,7 @@ from tests.dashboard.stack import (
     DashboardServer,
     free_port,
 )
+from tests.support.dashboard import SCREENSHOTS, Market, Tab
 
 pytestmark = pytest.mark.browser
 YELLOW = "rgb(255, 243, 205)"  # #fff3cd

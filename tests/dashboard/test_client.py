@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.dashboard.conftest import Market
-from tests.dashboard.stack import EARLIER, LATEST, TRENDFOLIO, ApiServer, free_port
+from tests.dashboard.stack import EARLIER, LATEST, TRENDFOLIO, ApiServer
+from tests.support.dashboard import Market
+from tests.support.net import free_port
 from trendfolio_dashboard.api import ApiClient, ApiError
 from trendfolio_dashboard.data import load_status, load_view, monthly_rebalance_in_force
 

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
 from pyspark.sql import SparkSession
 
+from tests.support.jobs import BACKFILL_END, BACKFILL_START, Db
+from tests.support.paths import REPO
 from trendfolio.config import Settings
-from trendfolio.db.connect import connection
 from trendfolio.pipeline import StageContext
 from trendfolio.universe import Universe, parse_universe
 from trendfolio_jobs.session import get_spark, stop_spark
 
-REPO = Path(__file__).resolve().parents[2]
 SMALL_UNIVERSE = """ticker,is_benchmark,is_reference,sector_name,name
 SPY,true,true,,SPDR S&P 500 ETF Trust
 XLK,false,false,Technology,Technology Select Sector SPDR Fund
@@ -64,30 +63,10 @@ def stage_context(
     return make
 
 
-class Db:
-    """Set-up and checks on the test's database, one short connection per call."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def insert(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        async with connection(self.url) as conn:
-            await conn.copy_records_to_table(table, records=rows, columns=list(columns))
-
-    async def fetch(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
-        async with connection(self.url) as conn:
-            return [tuple(r) for r in await conn.fetch(query, *args)]
-
-
 @pytest.fixture
 def db(db_url: str) -> Db:
     """Helpers on the test's fresh database."""
     return Db(db_url)
-
-
-BACKFILL_START, BACKFILL_END = "2026-04-20", "2026-08-20"
 
 
 @pytest.fixture(scope="session", params=["seed", "spdr"])

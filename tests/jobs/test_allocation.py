@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from tests.support.jobs import Db
 from trendfolio import rules
 from trendfolio.calendar import sessions_between
 from trendfolio.config import Weighting
@@ -31,8 +32,6 @@ from trendfolio_jobs.allocation import (
     weigh,
 )
 from trendfolio_jobs.ranking import keep_first
-
-from .conftest import Db
 
 pytestmark = [
     pytest.mark.spark,

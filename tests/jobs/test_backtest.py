@@ -9,13 +9,12 @@ from datetime import date
 
 import pytest
 
+from tests.support.jobs import Db
 from trendfolio.backtest import metrics
 from trendfolio.calendar import sessions_between
 from trendfolio.pipeline import StageContext
 from trendfolio.universe import Universe
 from trendfolio_jobs.backtest import run_backtest
-
-from .conftest import Db
 
 pytestmark = pytest.mark.spark
 

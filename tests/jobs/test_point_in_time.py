@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.jobs import Db
 from trendfolio.calendar import sessions_between
 from trendfolio.pipeline import StageContext
 from trendfolio.universe import load_universe
 from trendfolio_app.runner import Runner
 from trendfolio_app.stages import SparkStage, pipeline_stages
 
-from .conftest import Db
 from .test_real_data import TABLES, snapshot
 
 pytestmark = [

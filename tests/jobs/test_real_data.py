@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.support.jobs import BACKFILL_END, BACKFILL_START
 from trendfolio.calendar import is_last_session_of_month, sessions_between
 from trendfolio.db.connect import connection
 from trendfolio.pipeline import StageContext
@@ -23,7 +24,6 @@ from trendfolio_jobs.monthly import run_monthly
 from trendfolio_jobs.trending import run_trending
 
 from . import oracle
-from .conftest import BACKFILL_END, BACKFILL_START
 
 pytestmark = [
     pytest.mark.spark,

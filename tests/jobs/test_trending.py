@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
+from tests.support.jobs import Db
 from trendfolio.calendar import previous_session, session_offset, sessions_between
 from trendfolio.errors import TrendfolioError
 from trendfolio.pipeline import StageContext
@@ -22,8 +23,6 @@ from trendfolio_jobs import trending
 from trendfolio_jobs.io import jdbc_target
 from trendfolio_jobs.prices import as_of_frame
 from trendfolio_jobs.trending import run_trending, trending_etfs
-
-from .conftest import Db
 
 pytestmark = [
     pytest.mark.spark,

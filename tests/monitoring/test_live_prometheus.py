@@ -20,13 +20,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.consumer.conftest import Broker, Producer, commit_end_offsets
-from tests.monitoring.conftest import (
+from tests.support.databases import create_database
+from tests.support.kafka import Broker, Producer, commit_end_offsets
+from tests.support.monitoring import (
     ALERTS,
     DASHBOARD,
     Prometheus,
@@ -36,12 +36,10 @@ from tests.monitoring.conftest import (
     start,
     start_prometheus,
 )
-from tests.support.databases import create_database
+from tests.support.paths import TRENDFOLIO
 
 pytestmark = pytest.mark.kafka
 
-REPO = Path(__file__).resolve().parents[2]
-TRENDFOLIO = REPO / ".venv" / "bin" / "trendfolio"
 AS_OF = "2026-08-20"  # a session long past: the freshness alert must fire for it
 API_METRIC = "trendfolio_api_"
 GRAFANA_VARS = {"$__rate_interval": "30s", "$__range": "10m", "$__interval": "5s"}

@@ -8,7 +8,8 @@ import time
 import uuid
 from datetime import date
 
-from tests.monitoring.conftest import Server, free_port, http_get
+from tests.support.monitoring import Server, http_get
+from tests.support.net import free_port
 from trendfolio.metrics import PUSH_JOB, StageOutcome, push_stage
 
 

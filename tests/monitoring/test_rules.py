@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.monitoring.conftest import ALERT_TESTS, ALERTS, DASHBOARD, binary
+from tests.support.monitoring import ALERT_TESTS, ALERTS, DASHBOARD, binary
 
 
 def test_promtool_check_rules() -> None:

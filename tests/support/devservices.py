@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "devservices.py"
+from tests.support.paths import REPO
+
+SCRIPT = REPO / "scripts" / "devservices.py"
 
 
 def load_devservices() -> ModuleType:

@@ -28,11 +28,12 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from curl_cffi.requests import Response
 from curl_cffi.requests.session import HttpMethod
 
+from tests.support.paths import REPO
 from trendfolio.sources.yfinance_source import PoliteSession
 
 log = logging.getLogger(__name__)
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "yahoo"
+FIXTURES = REPO / "tests" / "fixtures" / "yahoo"
 CRUMB = "tfReplay.Crumb7"
 FOREVER = 10**9
 _HOST_HEADER = "X-Replay-Host"

@@ -1,19 +1,2 @@
-"""Data sources behind one interface: ``yfinance`` (live), ``csv:DIR`` (recorded) and ``sample``."""
-
-from trendfolio.sources.base import (
-    DailyBar,
-    Fundamental,
-    Holding,
-    HoldingsSnapshot,
-    Source,
-    TickerMeta,
-)
-
-__all__ = [
-    "DailyBar",
-    "Fundamental",
-    "Holding",
-    "HoldingsSnapshot",
-    "Source",
-    "TickerMeta",
-]
+"""Data sources behind one interface (``base.Source``): ``yfinance`` (live), ``csv:DIR``
+(recorded) and ``sample``; ``trendfolio.wiring.open_source`` picks one."""

@@ -51,6 +51,9 @@ AsOfDate = Annotated[
     date | None,
     Query(description="as-of session (YYYY-MM-DD); default: the latest in the data"),
 ]
+RebalanceDate = Annotated[
+    date | None, Query(description="rebalance session (YYYY-MM-DD); default: the latest")
+]
 _TICKER = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,31}$"
 Symbol = Annotated[str, Path(pattern=_TICKER, description="stock or ETF ticker")]
 EtfTicker = Annotated[str, Path(pattern=_TICKER, description="ETF ticker")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 from trendfolio.messages import (
     EtfDaily,
@@ -18,28 +19,22 @@ from trendfolio.messages import (
     StockFundamental,
     is_ticker,
 )
-from trendfolio.sources.base import Holding, HoldingsSnapshot, Source
+from trendfolio.sources.base import DailyBar, Holding, HoldingsSnapshot, Source
 from trendfolio_collector.reads import Window
 
 log = logging.getLogger(__name__)
 
 
+def _bar(b: DailyBar, ticker: str, source: str) -> dict[str, Any]:
+    """The fields every bar message has."""
+    return {"ticker": ticker, "trade_date": b.trade_date, "open": b.open, "high": b.high,
+            "low": b.low, "close": b.close, "adj_close": b.adj_close, "volume": b.volume,
+            "source": source}
+
+
 def etf_messages(source: Source, ticker: str, window: Window) -> list[Message]:
     """One ETF's bars for ``window``, oldest first."""
-    return [
-        EtfDaily(
-            ticker=b.ticker,
-            trade_date=b.trade_date,
-            open=b.open,
-            high=b.high,
-            low=b.low,
-            close=b.close,
-            adj_close=b.adj_close,
-            volume=b.volume,
-            source=source.name,
-        )
-        for b in source.daily_bars(ticker, *window)
-    ]
+    return [EtfDaily(**_bar(b, b.ticker, source.name)) for b in source.daily_bars(ticker, *window)]
 
 
 def stock_messages(
@@ -67,15 +62,7 @@ def stock_messages(
     meta = source.meta(ticker)
     out.extend(
         StockDaily(
-            ticker=ticker,
-            trade_date=b.trade_date,
-            open=b.open,
-            high=b.high,
-            low=b.low,
-            close=b.close,
-            adj_close=b.adj_close,
-            volume=b.volume,
-            source=source.name,
+            **_bar(b, ticker, source.name),
             company_name=meta.name[:255] if meta.name else None,
             sector=meta.sector[:100] if meta.sector else None,
             currency=meta.currency,

@@ -52,6 +52,9 @@ _DB_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
+    # a connection the server dropped mid-operation: asyncpg's protocol is left in a state that
+    # refuses the rollback ("cannot switch to state 15; another operation is in progress")
+    asyncpg.InternalClientError,
     # a deadlock or serialization failure rolls the batch back whole: write it again
     asyncpg.TransactionRollbackError,
     asyncio.TimeoutError,

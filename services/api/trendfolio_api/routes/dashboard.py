@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from trendfolio_api import crud
-from trendfolio_api.deps import DEFAULT_PERIOD, AsOfDate, PeriodDays, PoolDep, TickerQuery
+from trendfolio_api.deps import (
+    DEFAULT_PERIOD,
+    AsOfDate,
+    PeriodDays,
+    PoolDep,
+    RebalanceDate,
+    TickerQuery,
+)
 from trendfolio_api.models import (
     ActiveAllocation,
     EtfBar,
@@ -75,9 +81,7 @@ async def monthly_performance(
 @router.get("/monthly-vs-spy", response_model=MonthlyVsSpy)
 async def monthly_vs_spy(
     pool: PoolDep,
-    rebalance_date: Annotated[
-        date | None, Query(description="rebalance session (YYYY-MM-DD); default: the latest")
-    ] = None,
+    rebalance_date: RebalanceDate = None,
 ) -> MonthlyVsSpy:
     """Cumulative return (percent) of the monthly portfolio and of SPY since its rebalance."""
     return await crud.read_monthly_vs_spy(pool, rebalance_date)

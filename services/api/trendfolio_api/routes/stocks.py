@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from trendfolio_api import crud
-from trendfolio_api.deps import DEFAULT_PERIOD, AsOfDate, PeriodDays, PoolDep, Symbol
+from trendfolio_api.deps import (
+    DEFAULT_PERIOD,
+    AsOfDate,
+    PeriodDays,
+    PoolDep,
+    RebalanceDate,
+    Symbol,
+)
 from trendfolio_api.models import HistoryRow, MonthlyPortfolio, PortfolioStock
 
 router = APIRouter(prefix="/stocks", tags=["stocks"])
@@ -25,9 +32,7 @@ async def portfolio(
 @router.get("/monthly-portfolio", response_model=MonthlyPortfolio)
 async def monthly_portfolio(
     pool: PoolDep,
-    rebalance_date: Annotated[
-        date | None, Query(description="rebalance session (YYYY-MM-DD); default: the latest")
-    ] = None,
+    rebalance_date: RebalanceDate = None,
 ) -> MonthlyPortfolio:
     """The monthly 20-stock portfolio; ``weight`` in percent."""
     return await crud.read_monthly_portfolio(pool, rebalance_date)
