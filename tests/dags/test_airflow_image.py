@@ -1,5 +1,6 @@
-"""The Airflow image, checked without a Docker engine: pins equal to scripts/airflow-venv.sh
-(what the DAG tests ran), non-root, the DAGs baked in, hadolint clean."""
+"""The Airflow image, checked without a Docker engine: pins equal to requirements/airflow.in
+(the lock the DAG tests' virtualenv is installed from), non-root, the DAGs baked in, hadolint
+clean."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from tests.chart.test_dockerfiles import final_stage, instructions
 from tests.support.paths import REPO
 
 DOCKERFILE = REPO / "docker" / "airflow" / "Dockerfile"
-VENV_SCRIPT = REPO / "scripts" / "airflow-venv.sh"
+LOCK_INPUT = REPO / "requirements" / "airflow.in"
+PACKAGES = {"AIRFLOW_VERSION": "apache-airflow",
+            "CNCF_KUBERNETES_VERSION": "apache-airflow-providers-cncf-kubernetes",
+            "STANDARD_PROVIDER_VERSION": "apache-airflow-providers-standard"}
 
 
 def _pins(text: str) -> dict[str, str]:
@@ -23,8 +27,10 @@ def _pins(text: str) -> dict[str, str]:
 
 
 def test_versions_match_the_tested_virtualenv() -> None:
-    image, venv = _pins(DOCKERFILE.read_text()), _pins(VENV_SCRIPT.read_text())
-    for name in ("AIRFLOW_VERSION", "CNCF_KUBERNETES_VERSION", "STANDARD_PROVIDER_VERSION"):
+    image = _pins(DOCKERFILE.read_text())
+    locked = dict(re.findall(r"^([a-z0-9-]+)==([0-9.]+)$", LOCK_INPUT.read_text(), re.M))
+    venv = {arg: locked[package] for arg, package in PACKAGES.items()}
+    for name in PACKAGES:
         assert image[name] == venv[name], name
     froms = [x.args.split()[0] for x in instructions(DOCKERFILE) if x.op == "FROM"]
     assert froms[-1] == f"apache/airflow:slim-{venv['AIRFLOW_VERSION']}-python3.11"
