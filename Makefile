@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export TRENDFOLIO_HOME ?= $(CURDIR)/.trendfolio
 
 .PHONY: install dev lock demo test test-fast lint typecheck bench services-up services-down clean help \
-	tools cluster-up images deploy cluster-down
+	tools cluster-up base-image images load-images deploy cluster-down
 
 help:
 	@echo "make install        create .venv with the trendfolio command (the locked versions)"
@@ -20,7 +20,9 @@ help:
 	@echo "make services-down  stop them"
 	@echo "make tools          pinned helm and the Spark operator CRDs in .tools/ (needs Go)"
 	@echo "make cluster-up     local Kubernetes (CLUSTER=kind|minikube) with ingress, monitoring, Spark operator"
-	@echo "make images         build the images and load them into that cluster"
+	@echo "make images         build every image with docker or podman (the base too, where no registry is)"
+	@echo "make base-image     just the Python base image, from Debian packages (cached)"
+	@echo "make load-images    load the built images into the kind/minikube cluster"
 	@echo "make deploy         install the Trendfolio chart and Airflow into it"
 	@echo "make cluster-down   delete the local cluster"
 
@@ -62,8 +64,9 @@ typecheck: dev
 test: dev lint typecheck
 	$(BIN)/pytest -ra
 
-# The loop while coding: every test that needs no Kafka broker, Chromium, Airflow, helm or Spark.
-FAST := not (kafka or browser or airflow or chart or slow or spark)
+# The loop while coding: every test that needs no Kafka broker, Chromium, Airflow, helm, Spark or
+# container images.
+FAST := not (kafka or browser or airflow or chart or slow or spark or images)
 test-fast: dev lint typecheck
 	$(BIN)/pytest -ra -m "$(FAST)"
 
@@ -82,8 +85,14 @@ tools:
 cluster-up: tools
 	bash k8s/cluster.sh up
 
-images:
-	bash k8s/cluster.sh images
+base-image:
+	bash scripts/images.sh base
+
+images: install
+	bash scripts/images.sh build
+
+load-images:
+	bash k8s/cluster.sh load-images
 
 deploy: tools
 	bash k8s/cluster.sh deploy

@@ -2,7 +2,7 @@
 # A local Kubernetes cluster with everything Trendfolio runs on. Called by the Makefile:
 #   make cluster-up     kind (or CLUSTER=minikube) + ingress-nginx + kube-prometheus-stack
 #                       + Pushgateway + the Kubeflow Spark operator
-#   make images         build every image and load it into the cluster
+#   make images         build every image (scripts/images.sh); load-images puts them in the cluster
 #   make deploy         the Trendfolio chart (in-cluster PostgreSQL and Kafka) + Airflow
 #   make cluster-down   delete the cluster
 # Needs docker, kubectl, kind or minikube, and helm (.tools/bin/helm from `make tools`, or PATH).
@@ -27,15 +27,8 @@ HELM=${HELM:-$PWD/.tools/bin/helm}
 need() { command -v "$1" >/dev/null 2>&1 || { echo "cluster: $1 is not installed" >&2; exit 1; }; }
 log() { echo "cluster: $*" >&2; }
 
-# name → Dockerfile (build context: the repository root)
-IMAGES=(
-  "collector:services/collector/Dockerfile"
-  "consumer:services/consumer/Dockerfile"
-  "api:services/api/Dockerfile"
-  "dashboard:services/dashboard/Dockerfile"
-  "spark-jobs:spark-jobs/Dockerfile"
-  "airflow:docker/airflow/Dockerfile"
-)
+# the images scripts/images.sh builds from docker/Dockerfile
+IMAGES=(collector consumer api dashboard spark-jobs airflow)
 
 random() { LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "${1:-32}"; }
 
@@ -94,16 +87,9 @@ up() {
 }
 
 images() {
-  need docker
-  local entry name dockerfile
-  for entry in "${IMAGES[@]}"; do
-    name=${entry%%:*}; dockerfile=${entry#*:}
-    if ! [ -f "$dockerfile" ]; then
-      log "skipping $name: $dockerfile is not there"
-      continue
-    fi
-    log "building trendfolio/$name:$TAG"
-    docker build -f "$dockerfile" -t "trendfolio/$name:$TAG" .
+  local name
+  for name in "${IMAGES[@]}"; do
+    log "loading trendfolio/$name:$TAG into $CLUSTER"
     case $CLUSTER in
       kind) kind load docker-image --name "$NAME" "trendfolio/$name:$TAG" ;;
       minikube) minikube -p "$NAME" image load "trendfolio/$name:$TAG" ;;
@@ -142,8 +128,8 @@ down() {
 
 case "${1:-}" in
   up) up ;;
-  images) images ;;
+  load-images) images ;;
   deploy) deploy ;;
   down) down ;;
-  *) echo "usage: k8s/cluster.sh up|images|deploy|down   (CLUSTER=kind|minikube)" >&2; exit 2 ;;
+  *) echo "usage: k8s/cluster.sh up|load-images|deploy|down   (CLUSTER=kind|minikube)" >&2; exit 2 ;;
 esac

@@ -74,7 +74,7 @@ class KubernetesSettings:
             secret=_env("TRENDFOLIO_K8S_SECRET", "trendfolio-secrets"),
             in_cluster=_env("TRENDFOLIO_K8S_IN_CLUSTER", "true").lower() in ("1", "true", "yes"),
             spark_main=_env("TRENDFOLIO_K8S_SPARK_MAIN", "local:///opt/trendfolio/stage.py"),
-            spark_version=_env("TRENDFOLIO_K8S_SPARK_VERSION", "4.0.1"),
+            spark_version=_env("TRENDFOLIO_K8S_SPARK_VERSION", "4.3.0"),
         )
 
 

@@ -130,5 +130,6 @@ def test_the_application_file_is_the_trendfolio_cli(tmp_path: Path) -> None:
 def test_the_chart_image_for_spark_is_the_spark_jobs_image() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert values["images"]["spark"]["repository"].endswith("/spark-jobs")
-    dockerfile = (REPO / "spark-jobs" / "Dockerfile").read_text()
-    assert f"apache/spark:{values['sparkApplications']['sparkVersion']}-" in dockerfile
+    # the image's Spark is the locked PySpark (its spark-submit and jars)
+    locked = (REPO / "requirements" / "spark-jobs.txt").read_text()
+    assert f"\npyspark=={values['sparkApplications']['sparkVersion']} " in locked
