@@ -8,7 +8,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 SUITE = ["bench_pipeline.py", "bench_ingest.py", "bench_analytics.py", "bench_api.py",
-         "bench_dashboard.py", "bench_backtest.py"]
+         "bench_dashboard.py", "bench_backtest.py", "bench_images.py"]
 
 
 def main() -> int:

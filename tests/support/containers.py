@@ -6,6 +6,7 @@ Writable paths are host folders mounted where the chart mounts its emptyDirs."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -41,7 +42,9 @@ def app_version() -> str:
 
 def kafka_version() -> str:
     pom = (REPO / "scripts" / "kafka" / "pom.xml").read_text()
-    return pom.split("<kafka.version>", 1)[1].split("<", 1)[0]
+    found = re.search(r"<kafka\.version>([0-9.]+)</kafka\.version>", pom)
+    assert found, "scripts/kafka/pom.xml has no <kafka.version>"
+    return found.group(1)
 
 
 def image(name: str) -> str:
